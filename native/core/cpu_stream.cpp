@@ -1,0 +1,165 @@
+// The CPU stream: a worker thread draining a FIFO of ops. See stream.h.
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "cuda_api.h"
+#include "error.h"
+#include "stream.h"
+
+namespace glm {
+namespace {
+
+class CpuStream : public Stream {
+ public:
+  CpuStream() : worker_([this] { loop(); }) {}
+
+  void submit(const char* op, std::function<void()> work) override {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      GLM_REQUIRE(!stopped_, op, "the cpu stream has been shut down (process exiting)");
+      queue_.push_back(Task{op, std::move(work), nullptr});
+      pending_++;
+    }
+    cv_.notify_one();
+  }
+
+  void synchronize() override {
+    std::unique_lock<std::mutex> lock(m_);
+    idle_.wait(lock, [this] { return pending_ == 0; });
+    if (!error_.empty()) {
+      std::string e = std::move(error_);
+      error_.clear();
+      throw GlmError(e);
+    }
+  }
+
+  void whenDone(std::function<void(const std::string&)> done) override {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      if (stopped_) {
+        done("the cpu stream has been shut down (process exiting)");
+        return;
+      }
+      queue_.push_back(Task{"whenDone", nullptr, std::move(done)});
+      pending_++;
+    }
+    cv_.notify_one();
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      if (stopped_) return;
+      stopped_ = true;
+    }
+    cv_.notify_one();
+    if (worker_.joinable()) worker_.join();
+  }
+
+ private:
+  struct Task {
+    const char* op;
+    std::function<void()> work;
+    std::function<void(const std::string&)> done;
+  };
+
+  void loop() {
+    for (;;) {
+      Task task;
+      {
+        std::unique_lock<std::mutex> lock(m_);
+        cv_.wait(lock, [this] { return stopped_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopped and drained
+        task = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      run(task);
+      // Drop the task's captured tensors before reporting idle, so memory stats read after a
+      // synchronisation see them released.
+      task = Task{};
+      {
+        std::lock_guard<std::mutex> lock(m_);
+        pending_--;
+      }
+      idle_.notify_all();
+    }
+  }
+
+  void run(Task& task) {
+    if (task.done) {
+      std::string err;
+      {
+        std::lock_guard<std::mutex> lock(m_);
+        err = std::move(error_);
+        error_.clear();
+      }
+      task.done(err);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      if (!error_.empty()) return;  // an earlier op failed: its outputs are garbage, skip
+    }
+    std::string failure;
+    try {
+      task.work();
+    } catch (const GlmError& e) {
+      failure = e.what();
+    } catch (const std::exception& e) {
+      failure = std::string(task.op) + ": " + e.what();
+    } catch (...) {
+      failure = std::string(task.op) + ": unknown native error";
+    }
+    if (!failure.empty()) {
+      std::lock_guard<std::mutex> lock(m_);
+      if (error_.empty()) error_ = failure;
+    }
+  }
+
+  std::mutex m_;
+  std::condition_variable cv_, idle_;
+  std::deque<Task> queue_;
+  size_t pending_ = 0;
+  bool stopped_ = false;
+  std::string error_;
+  std::thread worker_;
+};
+
+std::mutex gStreamsMutex;
+Stream* gCpuStream = nullptr;  // leaked on purpose; shut down by the binding's exit hook
+
+}  // namespace
+
+Stream& streamFor(Device device) {
+  if (device.isCuda()) return cudaStreamFor(device.index);
+  std::lock_guard<std::mutex> lock(gStreamsMutex);
+  if (!gCpuStream) gCpuStream = new CpuStream();
+  return *gCpuStream;
+}
+
+void synchronizeAll() {
+  Stream* cpu;
+  {
+    std::lock_guard<std::mutex> lock(gStreamsMutex);
+    cpu = gCpuStream;
+  }
+  if (cpu) cpu->synchronize();
+  cudaSynchronizeAllStreams();
+}
+
+void shutdownAll() {
+  Stream* cpu;
+  {
+    std::lock_guard<std::mutex> lock(gStreamsMutex);
+    cpu = gCpuStream;
+  }
+  if (cpu) cpu->shutdown();
+  cudaShutdownAllStreams();
+}
+
+}  // namespace glm

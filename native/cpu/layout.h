@@ -1,0 +1,11 @@
+// Layout changes that copy: permute (transpose) of up to 6 dimensions, e.g. (B, T, 3, H, D) ->
+// (3, B, H, T, D) to split fused QKV projections into heads.
+#pragma once
+#include <cstdint>
+
+namespace glm::cpu {
+
+// out has shape inShape permuted by perm (out dim i = in dim perm[i]); elemSize is 2 or 4 bytes.
+void permute(void* out, const void* inp, int64_t elemSize, const int64_t* inShape, const int* perm, int rank);
+
+}  // namespace glm::cpu
