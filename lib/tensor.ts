@@ -57,6 +57,11 @@ export class Tensor implements Disposable {
   grad: Tensor | null = null;
   /** @internal the node that produced this tensor, while the tape holds it */
   gradFn: GradNode | null = null;
+  /**
+   * @internal every element's value when known without reading the device (set by Tensor.full), so
+   * that a backward seeded with ones can skip multiplying by them.
+   */
+  _constant: number | undefined = undefined;
 
   /** @internal use Tensor.from / Tensor.empty / ops */
   constructor(handle: NativeTensor) {
@@ -112,6 +117,7 @@ export class Tensor implements Disposable {
     if (typeof value !== 'number') throw argError('Tensor.full', 'value', 'a number', describe(value));
     const t = Tensor.empty(shape, { ...options, requiresGrad: false });
     native().fill(t.handle, value);
+    t._constant = value;
     if (options.requiresGrad) t.requireGrad();
     return t;
   }
