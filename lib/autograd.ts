@@ -26,6 +26,7 @@ let gradEnabled = true;
 
 /** In-place gradient accumulation: dst += src. */
 function addInto(dst: Tensor, src: Tensor): void {
+  dst._constant = undefined;
   native<{ add(out: NativeTensor, a: NativeTensor, b: NativeTensor, beta: number): void }>().add(
     dst.handle, dst.handle, src.handle, 1);
 }
