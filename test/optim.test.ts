@@ -324,6 +324,13 @@ if (!CHILD) deviceSuites('optim', (test, device) => {
     await assertThrows(() => call({ grads: [g, g] }), 'adamw', 'as many grads');
     await assertThrows(() => call({ scale: mk([2]) }), 'adamw', "'gradScale'", 'one-element', '[2]');
     await assertThrows(() => call({ params: [5] }), 'adamw', "'params[0]'", 'tensor');
+    // Across the list: a parameter twice, a gradient that is another tensor's parameter, a scale inside a moment.
+    const p2 = mk([5]), m2 = mk([5]), v2 = mk([5]);
+    const two = { grads: [g, mk([5])], m: [m, m2], v: [v, v2], wd: [0, 0] };
+    await assertThrows(() => call({ ...two, params: [p, p] }), 'adamw', "'params[", 'shares memory', "'params[");
+    await assertThrows(() => call({ ...two, params: [p, p2], grads: [g, p] }), 'adamw', "'grads[1]' overlaps 'params[0]'");
+    const inside = native().view(v, [], 2);
+    await assertThrows(() => call({ scale: inside }), 'adamw', "'gradScale' overlaps 'v[0]'");
     await assertThrows(() => n.sumSquares(mk([2]), [g]), 'sumSquares', "'sumSq'", 'one-element');
     await assertThrows(() => n.sumSquares(mk([]), [mk([3], 'i32')]), 'sumSquares', "'xs[0]'", 'i32');
     await assertThrows(() => n.clipCoefficient(mk([]), mk([]), mk([]), 0), 'clipCoefficient', "'maxNorm'", '> 0');

@@ -2,7 +2,9 @@
 // (dtype, shape, device, aliasing) before one op is queued for the whole list.
 #include "optim.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "checks.h"
@@ -28,6 +30,53 @@ void checkHyperParams(const char* op, const AdamWParams& hp) {
   GLM_REQUIRE(hp.beta2 >= 0 && hp.beta2 < 1, op, "argument 'beta2': expected a number in [0, 1), got " << hp.beta2);
   GLM_REQUIRE(std::isfinite(hp.eps) && hp.eps > 0, op, "argument 'eps': expected a finite number > 0, got " << hp.eps);
   GLM_REQUIRE(hp.step >= 1, op, "argument 'step': expected an integer >= 1, got " << hp.step);
+}
+
+// The bytes a tensor covers, and which argument it is ("params[3]").
+struct ByteRange {
+  uintptr_t begin, end;
+  const char* list;
+  size_t index;
+};
+
+ByteRange rangeOf(const TensorRef& t, const char* list, size_t k) {
+  const uintptr_t b = reinterpret_cast<uintptr_t>(t.raw());
+  return {b, b + t.nbytes(), list, k};
+}
+
+// No memory written by the step (params, m, v of every tensor) may be written twice or read as a
+// gradient or the gradient scale: the tensors are updated in parallel. O(n log n) over the whole list.
+void checkNoCrossOverlap(const char* op, const std::vector<TensorRef>& params, const std::vector<TensorRef>& grads,
+                         const std::vector<TensorRef>& ms, const std::vector<TensorRef>& vs,
+                         const std::optional<TensorRef>& gradScale) {
+  std::vector<ByteRange> written;
+  written.reserve(3 * params.size());
+  for (size_t k = 0; k < params.size(); k++) {
+    if (!params[k].nbytes()) continue;
+    written.push_back(rangeOf(params[k], "params", k));
+    written.push_back(rangeOf(ms[k], "m", k));
+    written.push_back(rangeOf(vs[k], "v", k));
+  }
+  auto byBegin = [](const ByteRange& a, const ByteRange& b) { return a.begin < b.begin; };
+  std::sort(written.begin(), written.end(), byBegin);
+  for (size_t i = 1; i < written.size(); i++) {
+    const ByteRange &a = written[i - 1], &b = written[i];
+    GLM_REQUIRE(b.begin >= a.end, op,
+                "argument '" << b.list << "[" << b.index << "]' shares memory with '" << a.list << "[" << a.index
+                             << "]'; every tensor the step writes must be distinct (a parameter listed twice?)");
+  }
+  auto checkRead = [&](const ByteRange& r) {
+    if (r.begin == r.end) return;
+    // The written range starting last before r ends is the only one that can overlap it.
+    auto it = std::lower_bound(written.begin(), written.end(), ByteRange{r.end, r.end, "", 0}, byBegin);
+    if (it == written.begin()) return;
+    --it;
+    GLM_REQUIRE(it->end <= r.begin, op,
+                "argument '" << r.list << (r.index == size_t(-1) ? "" : "[" + std::to_string(r.index) + "]")
+                             << "' overlaps '" << it->list << "[" << it->index << "]', which the step writes");
+  };
+  for (size_t k = 0; k < grads.size(); k++) checkRead(rangeOf(grads[k], "grads", k));
+  if (gradScale) checkRead(rangeOf(*gradScale, "gradScale", size_t(-1)));
 }
 
 }  // namespace
@@ -80,6 +129,7 @@ void adamwStepOp(const std::vector<TensorRef>& params, const std::vector<TensorR
     scale = gradScale->data<float>();
     keep.push_back(*gradScale);
   }
+  checkNoCrossOverlap(op, params, grads, ms, vs, gradScale);
   dispatch(op, dev, [=] { cpu::adamwStep(list.data(), int(list.size()), hp, scale); (void)keep; },
            GLM_CUDA_WORK([=](void* s) { cuda::adamwStep(list.data(), int(list.size()), hp, scale, s); (void)keep; }));
 }
