@@ -43,6 +43,7 @@ export class SGD {
   readonly momentum: number;
   readonly dampening: number;
   readonly nesterov: boolean;
+  /** The number of step() calls so far. */
   stepCount = 0;
 
   constructor(params: Tensor[] | ParamGroup[], opts: SGDOptions = {}) {
@@ -60,6 +61,7 @@ export class SGD {
     this.entries = resolveParams(op, params, { weightDecay }).map((r) => ({ ...r, buf: null }));
   }
 
+  /** The base learning rate (each group's lrScale multiplies it). */
   get lr(): number {
     return this._lr;
   }
@@ -68,6 +70,7 @@ export class SGD {
     this._lr = rangeArg('SGD', 'lr', value, 0);
   }
 
+  /** The parameters, in the order of the groups given to the constructor. */
   get params(): Tensor[] {
     return this.entries.map((e) => e.param);
   }
@@ -133,6 +136,7 @@ export class SGD {
     this.stepCount++;
   }
 
+  /** Frees every parameter's gradient (the next backward assigns fresh ones). */
   zeroGrad(): void {
     for (const e of this.entries) {
       if (e.param.grad) {
@@ -174,6 +178,7 @@ export class SGD {
     this.stepCount = stepCount;
   }
 
+  /** Frees the momentum buffers (a later step starts them afresh). */
   dispose(): void {
     for (const e of this.entries) {
       e.buf?.dispose();
