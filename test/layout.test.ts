@@ -63,13 +63,14 @@ deviceSuites('permute', (test, device) => {
     });
   }
 
-  test('a large (B, T, 3, H, D) split and (B, H, T, D) merge, and a large 2-D transpose', async () => {
+  test('large cases: (B, T, 3, H, D) split, (B, H, T, D) merge, 2-D transpose, long rows', async () => {
     const r = rng();
     for (const [shape, perm] of [
       [[3, 257, 3, 6, 64], [2, 0, 3, 1, 4]],
       [[3, 6, 257, 64], [0, 2, 1, 3]],
       [[1031, 517], [1, 0]],
       [[4, 63, 129], [0, 2, 1]],
+      [[3, 2, 20001], [1, 0, 2]],  // rows longer than one work segment: split across threads
     ]) {
       for (const dtype of ['f32', 'bf16'] as const) {
         const v = data(dtype, numel(shape), r);

@@ -74,7 +74,24 @@ template <typename T> void copyRuns(T* out, const T* inp, const Plan& pl) {
   const int64_t run = pl.outShape[r - 1];
   int64_t rows = 1;
   for (int i = 0; i < r - 1; i++) rows *= pl.outShape[i];
-  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 14) / run);
+  constexpr int64_t kSegment = int64_t(1) << 14;
+  if (run > kSegment) {
+    // Few long rows (e.g. (2, N) -> swapped leading dims): split each row so every thread gets work.
+    const int64_t segs = (run + kSegment - 1) / kSegment;
+    parallelFor(rows * segs, 1, [&](int64_t b, int64_t e) {
+      for (int64_t u = b; u < e; u++) {
+        const int64_t row = u / segs, s0 = (u % segs) * kSegment, len = std::min(run, s0 + kSegment) - s0;
+        int64_t rem = row, src = 0;
+        for (int i = r - 2; i >= 0; i--) {
+          src += (rem % pl.outShape[i]) * pl.inStride[i];
+          rem /= pl.outShape[i];
+        }
+        std::memcpy(out + row * run + s0, inp + src + s0, size_t(len) * sizeof(T));
+      }
+    });
+    return;
+  }
+  const int64_t grain = std::max<int64_t>(1, kSegment / run);
   parallelFor(rows, grain, [&](int64_t b, int64_t e) {
     // Decode row b into an index over the outer output dims, then step it like an odometer.
     int64_t idx[kMaxRank];
