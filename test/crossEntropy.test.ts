@@ -118,6 +118,24 @@ deviceSuites('softmaxCrossEntropy', (test, device) => {
     });
   }
 
+  test('a gradient bigger than the caches (the non-temporal store path), separate and in place', async () => {
+    // 90 × 50257 f32 = 18.1 MB: above the kernel's 16 MiB threshold for streaming stores.
+    const r = rng();
+    const [N, V] = [90, 50257];
+    const xv = r.normals(N * V, 3);
+    const tv = targetsFor(r, N, V, -100);
+    const ref = crossEntropyRef(xv, tv, V);
+    for (const inPlace of [false, true]) {
+      const x = Tensor.from(xv, [N, V], { device, requiresGrad: true });
+      const loss = softmaxCrossEntropy(x, Tensor.from(tv, [N], { device }), { inPlace });
+      scalarClose(await loss.item(), ref.loss, LOSS_TOL, `loss inPlace=${inPlace}`);
+      loss.backward();
+      assertClose(await x.grad!.toArray(), ref.dlogits, 1e-4, `dlogits inPlace=${inPlace}`);
+      x.grad!.dispose();
+      x.dispose();
+    }
+  });
+
   test('without grad: the loss only, nothing recorded', async () => {
     const r = rng();
     const xv = r.normals(7 * 65);
