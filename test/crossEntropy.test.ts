@@ -119,7 +119,8 @@ deviceSuites('softmaxCrossEntropy', (test, device) => {
   }
 
   test('a gradient bigger than the caches (the non-temporal store path), separate and in place', async () => {
-    // 90 × 50257 f32 = 18.1 MB: above the kernel's 16 MiB threshold for streaming stores.
+    // 90 × 50257 f32 = 18.1 MB: above the kernel's 16 MiB threshold for streaming stores (taken when
+    // the gradient is a separate tensor; in place, the same size takes the plain-store path).
     const r = rng();
     const [N, V] = [90, 50257];
     const xv = r.normals(N * V, 3);

@@ -4,8 +4,9 @@
 // max, then e = exp(x - chunkMax) into a per-thread f32 scratch row (it stays in L2) and the sum of
 // e; chunks combine as an online log-sum-exp. Pass 2 turns the scratch row into dlogits =
 // e · exp(chunkMax - lse) · scale, so the logits themselves are never read twice from memory. When
-// the gradient is bigger than the caches and f32, pass 2 writes it with non-temporal stores (no
-// read-for-ownership of lines that are fully overwritten). Rows are split over the thread pool; the
+// the gradient is bigger than the caches, f32 and not the logits themselves, pass 2 writes it with
+// non-temporal stores (no read-for-ownership of lines that are fully overwritten; in place, the
+// lines are already cached by pass 1 and plain stores measured faster). Rows are split over the thread pool; the
 // loss is summed in double in row order, so it does not depend on the thread count.
 #include "cross_entropy.h"
 
@@ -200,7 +201,8 @@ void softmaxCrossEntropy(float* loss, float* validCount, T* dlogits, const T* lo
   Job<T> j{dlogits, logits, targets, rowLoss.data(), V, ignoreIndex,
            meanReduction && valid > 0 ? float(1.0 / double(valid)) : 1.0f, false};
   const int level = cpuLevel();
-  j.stream = dlogits && std::is_same_v<T, float> && level > 0 && N * V * int64_t(sizeof(T)) >= kStreamBytes;
+  j.stream = dlogits && dlogits != logits && std::is_same_v<T, float> && level > 0 &&
+             N * V * int64_t(sizeof(T)) >= kStreamBytes;
   const int64_t chunks = (V + kChunk - 1) / kChunk;
   // 64K logits (~30 us on one core) per task at least: waking the pool costs more than that saves.
   parallelFor(N, std::max<int64_t>(1, 65536 / V), [&](int64_t r0, int64_t r1) {
