@@ -266,6 +266,9 @@ void* deviceMalloc(int index, size_t bytes) {
 }
 void deviceFree(int index, void* p) {
   cudaSetDevice(index);
+  // A cached block may still be read by ops queued before its tensor was freed: let them finish
+  // (cudaFree synchronises too, but says so only for the legacy stream).
+  if (DeviceState* s = existing(index)) cudaStreamSynchronize(s->stream);
   cudaFree(p);
   cudaGetLastError();
 }
