@@ -11,3 +11,4 @@ export { noGrad, isGradEnabled, backward } from './autograd';
 export { devices, memory, emptyCache, synchronize, cudaAvailable, buildInfo, numThreads, setNumThreads } from './device';
 export type { DeviceInfo, MemoryStats, BuildInfo } from './native';
 export * as ops from './ops/index';
+export * as optim from './optim/index';

@@ -1,2 +1,7 @@
 /** The differentiable ops, as `glm.ops`. */
 export { add, sub, mul, scale, sum, mean, sumTo } from './elementwise';
+export { permute, transpose } from './layout';
+export { softmaxCrossEntropy } from './crossEntropy';
+export type { CrossEntropyOptions } from './crossEntropy';
+export { layerNorm } from './layerNorm';
+export { embedding } from './embedding';
