@@ -37,11 +37,9 @@ GLM_VEC float hmax(VF a) { return _mm512_reduce_max_ps(a); }
 GLM_VEC float hsum(VF a) { return _mm512_reduce_add_ps(a); }
 
 // 2^x for x <= 0 (scores minus their max): x = n + f, |f| <= 1/2, 2^f from Cephes' exp2f
-// polynomial (relative error ~2e-7), times 2^n by scalef. Below -126 the result is exactly 0,
-// which is how masked (-inf) scores become zero probabilities.
+// polynomial (relative error ~2e-7), times 2^n by scalef, which flushes to exactly 0 for the
+// masked scores (about -1e30) without any clamping.
 GLM_VEC VF vexp2(VF x) {
-  const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-126.0f), _CMP_NLT_UQ);  // NaN kept
-  x = _mm512_min_ps(_mm512_set1_ps(126.0f), _mm512_max_ps(_mm512_set1_ps(-126.0f), x));
   const VF n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   const VF f = _mm512_sub_ps(x, n);
   VF p = _mm512_set1_ps(1.535336188319500e-4f);
@@ -51,7 +49,34 @@ GLM_VEC VF vexp2(VF x) {
   p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.402264791363012e-1f));
   p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.931472028550421e-1f));
   p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
-  return _mm512_maskz_mov_ps(keep, _mm512_scalef_ps(p, n));
+  return _mm512_scalef_ps(p, n);
+}
+
+// dst[d][j] = src[j][d] for a 16 x 16 tile: three rounds of shuffles (pairs, quads, 128-bit lanes
+// twice) in registers.
+GLM_VEC void transposeTile(float* dst, int64_t ldd, const float* src, int64_t lds) {
+  VF r[16], t[16];
+  for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * lds);
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+    r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xee);
+    r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+  }
+  for (int h = 0; h < 16; h += 8)
+    for (int i = 0; i < 4; i++) {
+      t[h + i] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0x88);
+      t[h + i + 4] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0xdd);
+    }
+  for (int i = 0; i < 8; i++) {
+    r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+  }
+  for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * ldd, r[i]);
 }
 #undef GLM_VEC
 

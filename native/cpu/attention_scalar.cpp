@@ -30,8 +30,9 @@ GLM_VEC VF vmul(VF a, VF b) { return a * b; }
 GLM_VEC VF vmax(VF a, VF b) { return a > b ? a : b; }
 GLM_VEC float hmax(VF a) { return a; }
 GLM_VEC float hsum(VF a) { return a; }
-// 2^x; exactly 0 below -126 like the vector builds (masked scores are -inf).
+// 2^x; exactly 0 below -126 like the vector builds (masked scores are about -1e30).
 GLM_VEC VF vexp2(VF x) { return x < -126.0f ? 0.0f : std::exp2(x); }
+GLM_VEC void transposeTile(float* dst, int64_t, const float* src, int64_t) { *dst = *src; }
 #undef GLM_VEC
 
 #include "attention_kernel.inc"
