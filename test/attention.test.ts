@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { suite, Test } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { buildInfo, ops, Tensor } from '../lib/index';
+import { buildInfo, numThreads, ops, setNumThreads, Tensor } from '../lib/index';
 import { native } from '../lib/native';
 import { attention, AttentionMask } from '../lib/ops/attention';
 import { assertClose, assertThrows, tolFor } from './helpers/assert';
@@ -300,6 +300,35 @@ function apiTests(test: Test, device: string): void {
     const g = attentionBackwardRef(Float32Array.from(gv, (x) => 2 * x), qv, kv, vv, o);
     assertClose(await q.grad!.toArray(), g.dq, 1e-4, 'dq');
     assertClose(await v.grad!.toArray(), g.dv, 1e-4, 'dv');
+  });
+
+  test('gradients are bit-identical across runs and thread counts', async () => {
+    const r = rng();
+    // B*H = 2 splits each head's keys into groups whose dq shares are summed: the sum must not
+    // depend on which thread ran which group.
+    const [B, H, T, D] = [1, 2, 129, 32];
+    const n = B * H * T * D;
+    const data = [r.normals(n), r.normals(n), r.normals(n)];
+    const gv = r.normals(n);
+    const grads = async () => {
+      const [q, k, v] = data.map((x) => Tensor.from(x, [B, H, T, D], { device, requiresGrad: true }));
+      attention(q, k, v).backward(Tensor.from(gv, [B, H, T, D], { device }));
+      return Promise.all([q, k, v].map((t) => t.grad!.toArray()));
+    };
+    const before = numThreads();
+    const first = await grads();
+    const second = await grads();
+    setNumThreads(1);
+    let single;
+    try {
+      single = await grads();
+    } finally {
+      setNumThreads(before);
+    }
+    for (let i = 0; i < 3; i++) {
+      assert.equal(Array.from(second[i]), Array.from(first[i]), `grad ${i}: run to run`);
+      assert.equal(Array.from(single[i]), Array.from(first[i]), `grad ${i}: 1 thread vs ${before}`);
+    }
   });
 
   test('no tape without requiresGrad', async () => {

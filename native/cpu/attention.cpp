@@ -9,6 +9,8 @@
 // order. The grouping depends only on the shapes, never on the thread count, so results are the
 // same bit for bit on every run and every pool size.
 #include <algorithm>
+#include <exception>
+#include <mutex>
 #include <vector>
 
 #include "../core/cpu_features.h"
@@ -47,6 +49,22 @@ template <typename T> attn::BackwardKeysFn<T> backwardFn() {
   }
 }
 
+// Runs task(t) for t in [0, n) over the pool. An exception (a failed scratch allocation) must not
+// escape a pool thread: the first one is kept and rethrown here, on the stream's thread.
+template <typename Task> void runTasks(int64_t n, const Task& task) {
+  std::exception_ptr error;
+  std::mutex m;
+  parallelFor(n, 1, [&](int64_t t0, int64_t t1) {
+    try {
+      for (int64_t t = t0; t < t1; t++) task(t);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(m);
+      if (!error) error = std::current_exception();
+    }
+  });
+  if (error) std::rethrow_exception(error);
+}
+
 // Splits `blocks` blocks into groups of whole blocks so that there are about `wanted` groups.
 struct Groups {
   int64_t count, blocksPerGroup;
@@ -70,13 +88,11 @@ void attentionForward(T* out, float* lse, const T* q, const T* k, const T* v, co
   const Groups g = splitBlocks(qBlocks, (kForwardTasksPerThread * numThreads() + BH - 1) / BH);
   const int64_t rowsPerGroup = g.blocksPerGroup * attn::kBlockQ;
   const int64_t qStride = p.Tq * p.D, kStride = p.Tk * p.D;
-  parallelFor(BH * g.count, 1, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; t++) {
-      const int64_t bh = t / g.count, i0 = (t % g.count) * rowsPerGroup;
-      const int64_t keyLen = keyLengths ? keyLengths[bh / p.H] : p.Tk;
-      fn(out + bh * qStride, lse + bh * p.Tq, q + bh * qStride, k + bh * kStride, v + bh * kStride, keyLen, p, i0,
-         std::min(p.Tq, i0 + rowsPerGroup));
-    }
+  runTasks(BH * g.count, [&](int64_t t) {
+    const int64_t bh = t / g.count, i0 = (t % g.count) * rowsPerGroup;
+    const int64_t keyLen = keyLengths ? keyLengths[bh / p.H] : p.Tk;
+    fn(out + bh * qStride, lse + bh * p.Tq, q + bh * qStride, k + bh * kStride, v + bh * kStride, keyLen, p, i0,
+       std::min(p.Tq, i0 + rowsPerGroup));
   });
 }
 
@@ -92,14 +108,12 @@ void attentionBackward(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* 
   const int64_t keysPerGroup = g.blocksPerGroup * attn::kBlockK;
   const int64_t qStride = p.Tq * p.D, kStride = p.Tk * p.D;
   std::vector<float> partial(g.count > 1 ? static_cast<size_t>(BH * g.count * qStride) : 0);
-  parallelFor(BH * g.count, 1, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; t++) {
-      const int64_t bh = t / g.count, j0 = (t % g.count) * keysPerGroup;
-      const int64_t keyLen = keyLengths ? keyLengths[bh / p.H] : p.Tk;
-      const int64_t qo = bh * qStride, ko = bh * kStride;
-      fn(dq + qo, g.count > 1 ? partial.data() + t * qStride : nullptr, dk + ko, dv + ko, dout + qo, q + qo, k + ko,
-         v + ko, out + qo, lse + bh * p.Tq, keyLen, p, j0, std::min(p.Tk, j0 + keysPerGroup));
-    }
+  runTasks(BH * g.count, [&](int64_t t) {
+    const int64_t bh = t / g.count, j0 = (t % g.count) * keysPerGroup;
+    const int64_t keyLen = keyLengths ? keyLengths[bh / p.H] : p.Tk;
+    const int64_t qo = bh * qStride, ko = bh * kStride;
+    fn(dq + qo, g.count > 1 ? partial.data() + t * qStride : nullptr, dk + ko, dv + ko, dout + qo, q + qo, k + ko,
+       v + ko, out + qo, lse + bh * p.Tq, keyLen, p, j0, std::min(p.Tk, j0 + keysPerGroup));
   });
   if (g.count == 1) return;
   // dq = the groups' shares summed in group order.
