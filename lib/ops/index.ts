@@ -5,3 +5,4 @@ export { softmaxCrossEntropy } from './crossEntropy';
 export type { CrossEntropyOptions } from './crossEntropy';
 export { layerNorm } from './layerNorm';
 export { embedding } from './embedding';
+export { attention } from './attention';
