@@ -35,6 +35,35 @@ bool forceSimple() {
 
 bool aligned16(const void* p) { return p == nullptr || reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
+// Scratch memory for the duration of one op, in stream order: cudaMallocAsync / cudaFreeAsync (the
+// pool may hand the block to later work on the same stream only after the kernels queued before the
+// free). Devices without memory pools fall back to cudaMalloc / cudaFree (which synchronises).
+struct StreamScratch {
+  void* ptr = nullptr;
+  cudaStream_t stream;
+  bool pooled = true;
+  StreamScratch(size_t bytes, cudaStream_t s, const char* op) : stream(s) {
+    if (bytes == 0) return;
+    cudaError_t e = cudaMallocAsync(&ptr, bytes, stream);
+    if (e == cudaErrorNotSupported) {
+      (void)cudaGetLastError();
+      pooled = false;
+      e = cudaMalloc(&ptr, bytes);
+    }
+    checkCuda(e, op, "allocating scratch memory");
+  }
+  ~StreamScratch() {
+    if (!ptr) return;
+    if (pooled) {
+      cudaFreeAsync(ptr, stream);
+    } else {
+      cudaFree(ptr);
+    }
+  }
+  StreamScratch(const StreamScratch&) = delete;
+  StreamScratch& operator=(const StreamScratch&) = delete;
+};
+
 template <typename E>
 AttnArgs<E> makeArgs(const AttentionParams& p, const int32_t* keyLengths, const char* op) {
   constexpr int64_t kMax = 0x7fffffff;
@@ -146,25 +175,14 @@ void backward(E* dq, E* dk, E* dv, const E* dout, const E* q, const E* k, const 
   a.dv = dv;
   const DeviceCaps caps = currentDeviceCaps(kBwdOp);
 
-  // delta = rowsum(dO ∘ O): f32 scratch in stream order (freed right after the kernels that read it
-  // are queued, which is safe because the pool reuses it only for work later in the same stream).
+  // delta = rowsum(dO ∘ O): f32 scratch, allocated and freed in stream order.
   const size_t deltaBytes = static_cast<size_t>(p.B) * p.H * p.Tq * sizeof(float);
-  float* delta = nullptr;
+  StreamScratch scratch(deltaBytes, stream, kBwdOp);
   if (deltaBytes > 0) {
-    checkCuda(cudaMallocAsync(reinterpret_cast<void**>(&delta), deltaBytes, stream), kBwdOp,
-              "cudaMallocAsync (delta scratch)");
-    a.delta = delta;
+    a.delta = static_cast<float*>(scratch.ptr);
     attnDeltaKernel<E><<<simpleGrid(p.Tq, p), 32 * kSimpleWarps, 0, stream>>>(a);
+    checkLaunch(kBwdOp, "attnDeltaKernel");
   }
-  // Whatever happens next, the scratch goes back to the pool.
-  struct FreeDelta {
-    float* ptr;
-    cudaStream_t stream;
-    ~FreeDelta() {
-      if (ptr) cudaFreeAsync(ptr, stream);
-    }
-  } freeDelta{delta, stream};
-  if (deltaBytes > 0) checkLaunch(kBwdOp, "attnDeltaKernel");
 
   if constexpr (std::is_same_v<E, NB>) {
     if (useFlash<E>(p, caps)) {
