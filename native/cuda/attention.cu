@@ -13,6 +13,8 @@
 namespace glm::cuda {
 namespace {
 
+using namespace kernel_util;
+
 using namespace attn;
 using NB = __nv_bfloat16;
 

@@ -16,6 +16,8 @@
 namespace glm::cuda {
 namespace {
 
+using namespace kernel_util;
+
 using namespace gemm;
 
 // bf16: 4 stages of 16 KB (128x128) / 8 KB (64x64); registers allow 2 / 4 blocks per SM.

@@ -181,9 +181,9 @@ __device__ __forceinline__ int swizzledOffset(int r, int e) {
 }  // namespace glm::cuda::mma
 
 // ---------------------------------------------------------------------------------------------
-// Host helpers
+// Host helpers (own namespace: native/cuda/runtime.cu may define similarly named functions)
 // ---------------------------------------------------------------------------------------------
-namespace glm::cuda {
+namespace glm::cuda::kernel_util {
 
 // Throws "op: what: <CUDA error>" unless e is cudaSuccess.
 inline void checkCuda(cudaError_t e, const char* op, const char* what) {
@@ -241,4 +241,4 @@ inline void allowDynamicSmem(Kernel kernel, int bytes, const DeviceCaps& caps, c
   }
 }
 
-}  // namespace glm::cuda
+}  // namespace glm::cuda::kernel_util
