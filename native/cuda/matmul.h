@@ -1,5 +1,6 @@
 // CUDA GEMM: the contract of native/cpu/matmul.h, on a stream. bf16 runs on tensor cores (mma.sync,
-// f32 accumulation); f32 uses TF32 tensor cores unless strict f32 is asked for.
+// f32 accumulation); f32 runs on TF32 tensor cores with 3xTF32 error compensation (about f32
+// accuracy, so the f32 tolerance of the CPU path holds), or single-pass TF32 when GLM_CUDA_TF32=1.
 #pragma once
 #include <cstdint>
 
