@@ -2,19 +2,22 @@
 // the micro-kernels (gemm_avx512.cpp, gemm_avx2.cpp, gemm_scalar.cpp).
 //
 // Loop nest, as in BLIS/OpenBLAS with the roles of A and B exchanged (our kernels broadcast A and
-// load B vectors, so C is produced row-major):
-//   for jc over M in blocks of mca rows                  A block (mca × kc) lives in L3, shared
-//     for pc over K in blocks of kc                        by all threads
-//       pack the A block (threads pack disjoint panels; a barrier when threads share them)
-//       each thread, over its rectangle of panels:
-//         for ic over its columns in blocks of ncb         B block (kc × ncb) lives in its L2
-//           pack the B block
-//           for each A panel (MR rows, stays in L1)
-//             for each B panel (NR columns, streams from L2): micro-kernel
-// The thread grid is tm × tn over (A panels × B panels): columns are split when there are enough of
-// them (each thread then packs its own part of B and reads the shared A block); otherwise rows are
-// split (each thread packs its own rows of A and all of B). Partial sums of earlier K blocks stay in
-// C (f32) or in an f32 workspace (bf16); the epilogue runs with the last K block.
+// load B vectors, so C is produced row-major). One operand is "shared": packed once per K block by
+// all threads together and read by all; the other is packed per work unit into a thread's own buffer.
+// - Column split (enough columns, the usual case): the A block (mca rows × kc, in L3) is shared;
+//   a unit is a group of B panels (kc × its columns, in L2) run against every A panel.
+// - Row split (few columns): B (kc × N, small) is shared; a unit is a group of A panels.
+//   for jc over M in blocks of mca rows
+//     for pc over K in blocks of kc                      one "phase"
+//       pack the shared operand, panel by panel
+//       for each unit: pack its panels of the other operand
+//         for each A panel (MR rows, stays in L1)
+//           for each B panel (NR columns, streams from L2): micro-kernel
+// Threads never wait at a barrier for each other: packing jobs and units are claimed from atomic
+// counters, and a thread waits only for work that another thread has claimed and not yet finished.
+// So a worker that wakes late (or is descheduled on a busy machine) costs little: whoever is running
+// takes what is left. Partial sums of earlier K blocks stay in C (f32) or in an f32 workspace (bf16);
+// the epilogue runs with the last K block.
 #include "matmul.h"
 
 #include <algorithm>
@@ -99,29 +102,19 @@ thread_local Arena tArena;
 inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
 
-// A sense-reversing spin barrier for the threads of one parallelRun. Spinning is short (threads
-// arrive within one packing step of each other); on an oversubscribed machine it yields.
-class SpinBarrier {
- public:
-  explicit SpinBarrier(int n) : n_(n) {}
-  void wait() {
-    const int gen = gen_.load(std::memory_order_acquire);
-    if (count_.fetch_add(1, std::memory_order_acq_rel) == n_ - 1) {
-      count_.store(0, std::memory_order_relaxed);
-      gen_.fetch_add(1, std::memory_order_release);
-      return;
-    }
-    for (int spins = 0; gen_.load(std::memory_order_acquire) == gen; spins++) {
-      if (spins < 4000) _mm_pause();
-      else std::this_thread::yield();
-    }
-  }
-
- private:
-  const int n_;
-  std::atomic<int> count_{0};
-  std::atomic<int> gen_{0};
+// Work counters of one phase (one K block of one A block), on their own cache lines.
+struct alignas(64) PhaseSync {
+  std::atomic<int64_t> packNext{0}, packDone{0};
+  alignas(64) std::atomic<int64_t> unitNext{0}, unitDone{0};
 };
+
+// Waits until `done` reaches `total`: the remaining jobs are claimed and in progress elsewhere.
+inline void waitFor(const std::atomic<int64_t>& done, int64_t total) {
+  for (int spins = 0; done.load(std::memory_order_acquire) < total; spins++) {
+    if (spins < 2000) _mm_pause();
+    else std::this_thread::yield();
+  }
+}
 
 // One (unbatched) GEMM problem: C (M × N) = op(A) · op(B), epilogue included.
 template <typename T> struct Problem {
@@ -136,62 +129,64 @@ template <typename T> struct Problem {
   bool gelu;
 };
 
-// Block sizes and the thread grid for a problem shape, and the scratch it needs.
+// Block sizes and work units for a problem shape, and the scratch it needs.
 struct Plan {
   int mr, nr, vec;
   int64_t kcStep, nK;    // K blocks
   int64_t mca;           // rows of an A block (a multiple of mr unless it is all of M)
-  int64_t ncbPanels;     // B panels in a thread's B block
-  int threads, tm, tn;   // thread grid
-  size_t aFloats;        // one A block buffer (two are used: double buffering)
-  size_t bFloats;        // one thread's B block buffer
+  bool sharedA;          // column split (else row split)
+  int64_t unitPanels;    // panels of the unshared operand per unit
+  int threads;
+  size_t sharedFloats;   // one buffer of the shared operand (two are used: double buffering)
+  size_t ownFloats;      // one thread's buffer for its unit
   size_t workFloats;     // f32 partial sums for bf16 C (0 when not needed)
-  size_t totalFloats() const { return 2 * aFloats + size_t(threads) * bFloats + workFloats; }
+  size_t totalFloats() const { return 2 * sharedFloats + size_t(threads) * ownFloats + workFloats; }
 };
 
 template <typename T>
 Plan makePlan(const LevelInfo& L, int64_t M, int64_t N, int64_t K, int threads) {
+  const Blocking& bl = blocking();
   Plan p{};
   p.mr = L.mr;
   p.nr = L.nr;
   p.vec = L.vec;
-  const Blocking& bl = blocking();
+  p.threads = threads;
   p.nK = ceilDiv(K, bl.kcMax);
   p.kcStep = ceilDiv(K, p.nK);
   const int64_t kc = p.kcStep;
+  const int64_t nPanels = ceilDiv(N, p.nr);
+  // Units per phase: one per thread would do if threads started together; a few more let whoever
+  // runs take over the share of a thread that starts late.
+  const int64_t unitsWanted = threads == 1 ? 1 : 4 * int64_t(threads);
+  p.sharedA = threads == 1 || nPanels >= unitsWanted;
 
-  int64_t mca = std::max<int64_t>(p.mr, bl.aBlockBytes / (4 * kc) / p.mr * p.mr);
+  int64_t mca = M;
+  if (p.sharedA) mca = std::max<int64_t>(p.mr, bl.aBlockBytes / (4 * kc) / p.mr * p.mr);
   if (std::is_same_v<T, bf16> && p.nK > 1)
     mca = std::min(mca, std::max<int64_t>(p.mr, bl.workBytes / (4 * N) / p.mr * p.mr));
   if (M <= mca) mca = M;
   else mca = roundUp(ceilDiv(M, ceilDiv(M, mca)), p.mr);  // even blocks
   p.mca = mca;
-
-  const int64_t nPanels = ceilDiv(N, p.nr);
   const int64_t mPanels = ceilDiv(mca, p.mr);
-  p.threads = threads;
-  p.tn = 1;
-  // Split columns across as many threads as keep >= 4 panels each; the rest split rows.
-  for (int d = threads; d > 1; d--) {
-    if (threads % d == 0 && nPanels >= 4 * d && mPanels >= threads / d) {
-      p.tn = d;
-      break;
-    }
-  }
-  p.tm = threads / p.tn;
-  const int64_t myPanels = ceilDiv(nPanels, p.tn);
-  p.ncbPanels = std::max<int64_t>(1, std::min(myPanels, bl.bBlockBytes / (4 * kc * p.nr)));
-  // Spread the thread's columns evenly over its B blocks.
-  p.ncbPanels = ceilDiv(myPanels, ceilDiv(myPanels, p.ncbPanels));
 
-  p.aFloats = size_t(roundUp(mPanels * p.mr * kc, 16));
-  p.bFloats = size_t(roundUp(p.ncbPanels * p.nr * kc, 16));
+  if (p.sharedA) {
+    // Units of B panels: at most a B block that fits in L2, and enough of them to share out.
+    const int64_t maxPanels = std::max<int64_t>(1, bl.bBlockBytes / (4 * kc * p.nr));
+    const int64_t units = std::max(ceilDiv(nPanels, maxPanels), std::min(nPanels, unitsWanted));
+    p.unitPanels = ceilDiv(nPanels, units);
+    p.sharedFloats = size_t(roundUp(mPanels * p.mr * kc, 16));
+    p.ownFloats = size_t(roundUp(p.unitPanels * p.nr * kc, 16));
+  } else {
+    p.unitPanels = ceilDiv(mPanels, std::min(mPanels, unitsWanted));
+    p.sharedFloats = size_t(roundUp(nPanels * p.nr * kc, 16));
+    p.ownFloats = size_t(roundUp(p.unitPanels * p.mr * kc, 16));
+  }
   p.workFloats = (std::is_same_v<T, bf16> && p.nK > 1) ? size_t(mca * N) : 0;
   return p;
 }
 
-// Runs the loop nest for one problem on `threads` virtual threads. `scratch` holds plan.totalFloats().
-// When the pool runs it inline (a nested call), one thread walks every virtual thread's share in turn.
+// Runs the loop nest for one problem on up to plan.threads threads. `scratch` holds
+// plan.totalFloats(). Called from inside the pool (a nested call), one thread does everything.
 template <typename T>
 void runGemm(const Problem<T>& pr, const Plan& plan, KernelFn<T> kernel, int level, float* scratch) {
   const int64_t M = pr.M, N = pr.N, K = pr.K;
@@ -199,38 +194,68 @@ void runGemm(const Problem<T>& pr, const Plan& plan, KernelFn<T> kernel, int lev
   const int64_t lda = pr.transA ? M : K;
   const int64_t ldb = pr.transB ? K : N;
   const int64_t nPanels = ceilDiv(N, nr);
-  float* aBuf[2] = {scratch, scratch + plan.aFloats};
-  float* bBufs = scratch + 2 * plan.aFloats;
-  float* work = bBufs + size_t(plan.threads) * plan.bFloats;
-  const int P = plan.threads, tm = plan.tm, tn = plan.tn;
-  SpinBarrier barrier(P);
+  float* sharedBuf[2] = {scratch, scratch + plan.sharedFloats};
+  float* ownBufs = scratch + 2 * plan.sharedFloats;
+  float* work = ownBufs + size_t(plan.threads) * plan.ownFloats;
+  const int64_t nBlocks = ceilDiv(M, plan.mca);
+  std::vector<PhaseSync> sync(size_t(nBlocks * plan.nK));
 
-  auto body = [&](int tid, int nth) {
-    // nth is P (the pool) or 1 (inline); virtual threads vt = tid, tid + nth, ...
-    float* bBuf = bBufs + size_t(tid) * plan.bFloats;
-    int iter = 0;
-    for (int64_t jc = 0; jc < M; jc += plan.mca) {
-      // A smaller last block deals its panels out differently: no thread may start on it (packing
-      // A, or using the bf16 workspace) while another still works in the same rows of the last one.
-      if (jc > 0 && nth > 1) barrier.wait();
+  auto packAPanel = [&](float* dst, int64_t mc, int64_t jc, int64_t p, int64_t k0, int64_t kc) {
+    const int rows = int(std::min<int64_t>(mr, mc - p * mr));
+    packA(dst, pr.A, lda, pr.transA, jc + p * mr, rows, k0, kc, mr, level);
+  };
+  auto packBPanel = [&](float* dst, int64_t q, int64_t k0, int64_t kc) {
+    const int cols = int(std::min<int64_t>(nr, N - q * nr));
+    const int w = cols == nr ? nr : int(roundUp(cols, vec));
+    packB(dst, pr.B, ldb, pr.transB, q * nr, cols, k0, kc, w, level);
+  };
+  // The tile of A panel p (rows from i) and B panel q, from packed panels.
+  auto tile = [&](const float* aPanel, const float* bPanel, int64_t jc, int64_t mc, int64_t p, int64_t q, int64_t kc,
+                  const TileOp& op) {
+    const int rows = int(std::min<int64_t>(mr, mc - p * mr));
+    const int64_t i = jc + p * mr, j = q * nr;
+    const int cols = int(std::min<int64_t>(nr, N - j));
+    Tile<T> t;
+    t.c = pr.C + i * N + j;
+    t.ldc = N;
+    if constexpr (std::is_same_v<T, float>) t.acc = t.c;
+    else t.acc = work ? work + (i - jc) * N + j : nullptr;
+    t.ldacc = N;
+    t.pre = pr.pre ? pr.pre + i * N + j : nullptr;
+    t.bias = pr.bias ? pr.bias + j : nullptr;
+    kernel(rows, cols, kc, aPanel, bPanel, t, op);
+  };
+
+  auto body = [&](int tid, int) {
+    float* own = ownBufs + size_t(tid) * plan.ownFloats;
+    for (int64_t jb = 0; jb < nBlocks; jb++) {
+      const int64_t jc = jb * plan.mca;
       const int64_t mc = std::min(plan.mca, M - jc);
       const int64_t mPanels = ceilDiv(mc, mr);
       for (int64_t pc = 0; pc < plan.nK; pc++) {
+        const int64_t ph = jb * plan.nK + pc;
+        PhaseSync& S = sync[size_t(ph)];
         const int64_t k0 = pc * plan.kcStep;
         const int64_t kc = std::min(plan.kcStep, K - k0);
-        float* aBlock = aBuf[iter++ & 1];
-        // Pack the A block: with a row split each virtual thread packs the rows it computes (no
-        // barrier needed); with a column split the panels are dealt out evenly and shared.
-        for (int vt = tid; vt < P; vt += nth) {
-          const int64_t parts = tn == 1 ? tm : P;
-          const int64_t part = tn == 1 ? vt / tn : vt;
-          const int64_t p0 = mPanels * part / parts, p1 = mPanels * (part + 1) / parts;
-          for (int64_t p = p0; p < p1; p++) {
-            const int rows = int(std::min<int64_t>(mr, mc - p * mr));
-            packA(aBlock + p * mr * kc, pr.A, lda, pr.transA, jc + p * mr, rows, k0, kc, mr, level);
-          }
+        float* shared = sharedBuf[ph & 1];
+        // The shared operand, one panel per job. Its buffer was last read in phase ph - 2, which
+        // finished before anyone could start phase ph - 1's units.
+        const int64_t nShared = plan.sharedA ? mPanels : nPanels;
+        for (int64_t s; (s = S.packNext.fetch_add(1, std::memory_order_relaxed)) < nShared;) {
+          if (plan.sharedA) packAPanel(shared + s * mr * kc, mc, jc, s, k0, kc);
+          else packBPanel(shared + s * nr * kc, s, k0, kc);
+          S.packDone.fetch_add(1, std::memory_order_release);
         }
-        if (tn > 1 && nth > 1) barrier.wait();
+        waitFor(S.packDone, nShared);
+        // Units of this phase add to the partial sums of the previous phase's units (same tiles,
+        // or the same bf16 workspace rows): those must be complete.
+        if (ph > 0) {
+          const PhaseSync& prev = sync[size_t(ph - 1)];
+          const int64_t prevMc = pc > 0 ? mc : std::min(plan.mca, M - (jb - 1) * plan.mca);
+          const int64_t prevUnits = plan.sharedA ? ceilDiv(nPanels, plan.unitPanels)
+                                                 : ceilDiv(ceilDiv(prevMc, mr), plan.unitPanels);
+          waitFor(prev.unitDone, prevUnits);
+        }
 
         TileOp op;
         op.alpha = pr.alpha;
@@ -238,45 +263,28 @@ void runGemm(const Problem<T>& pr, const Plan& plan, KernelFn<T> kernel, int lev
         op.first = pc == 0;
         op.last = pc == plan.nK - 1;
         op.gelu = pr.gelu;
-        for (int vt = tid; vt < P; vt += nth) {
-          const int64_t tmi = vt / tn, tni = vt % tn;
-          const int64_t pm0 = mPanels * tmi / tm, pm1 = mPanels * (tmi + 1) / tm;
-          const int64_t pn0 = nPanels * tni / tn, pn1 = nPanels * (tni + 1) / tn;
-          if (pm0 >= pm1) continue;
-          for (int64_t jn = pn0; jn < pn1; jn += plan.ncbPanels) {
-            const int64_t jn1 = std::min(pn1, jn + plan.ncbPanels);
-            for (int64_t q = jn; q < jn1; q++) {
-              const int cols = int(std::min<int64_t>(nr, N - q * nr));
-              const int w = cols == nr ? nr : int(roundUp(cols, vec));
-              packB(bBuf + (q - jn) * nr * kc, pr.B, ldb, pr.transB, q * nr, cols, k0, kc, w, level);
-            }
-            for (int64_t p = pm0; p < pm1; p++) {
-              const int rows = int(std::min<int64_t>(mr, mc - p * mr));
-              const int64_t i = jc + p * mr;
-              const float* aPanel = aBlock + p * mr * kc;
-              for (int64_t q = jn; q < jn1; q++) {
-                const int64_t j = q * nr;
-                const int cols = int(std::min<int64_t>(nr, N - j));
-                Tile<T> t;
-                t.c = pr.C + i * N + j;
-                t.ldc = N;
-                if constexpr (std::is_same_v<T, float>) {
-                  t.acc = t.c;
-                } else {
-                  t.acc = work ? work + (i - jc) * N + j : nullptr;
-                }
-                t.ldacc = N;
-                t.pre = pr.pre ? pr.pre + i * N + j : nullptr;
-                t.bias = pr.bias ? pr.bias + j : nullptr;
-                kernel(rows, cols, kc, aPanel, bBuf + (q - jn) * nr * kc, t, op);
-              }
-            }
+        const int64_t other = plan.sharedA ? nPanels : mPanels;
+        const int64_t nUnits = ceilDiv(other, plan.unitPanels);
+        for (int64_t u; (u = S.unitNext.fetch_add(1, std::memory_order_relaxed)) < nUnits;) {
+          const int64_t u0 = u * plan.unitPanels, u1 = std::min(other, u0 + plan.unitPanels);
+          if (plan.sharedA) {
+            for (int64_t q = u0; q < u1; q++) packBPanel(own + (q - u0) * nr * kc, q, k0, kc);
+            for (int64_t p = 0; p < mPanels; p++)
+              for (int64_t q = u0; q < u1; q++)
+                tile(shared + p * mr * kc, own + (q - u0) * nr * kc, jc, mc, p, q, kc, op);
+          } else {
+            for (int64_t p = u0; p < u1; p++) packAPanel(own + (p - u0) * mr * kc, mc, jc, p, k0, kc);
+            for (int64_t p = u0; p < u1; p++)
+              for (int64_t q = 0; q < nPanels; q++)
+                tile(own + (p - u0) * mr * kc, shared + q * nr * kc, jc, mc, p, q, kc, op);
           }
+          S.unitDone.fetch_add(1, std::memory_order_release);
         }
       }
     }
+    // parallelRun returns when every thread has returned, so all units are done by then.
   };
-  if (P == 1) body(0, 1);
+  if (plan.threads == 1) body(0, 1);
   else parallelRun(body);
 }
 
