@@ -92,8 +92,65 @@ void kernel512(int rows, int cols, int64_t kc, const float* A, const float* B, c
   else dispatchRows<T, 1>(rows, cols, kc, A, B, t, op);
 }
 
+// A last B panel of only R <= 8 columns (N = 65, say) would waste most of a 16-wide vector per
+// FMA. This kernel turns the tile around: vectors run down the 14 rows of the A panel and the R
+// columns of B are broadcast, so each k step costs R FMAs instead of 14. U independent partial sums
+// per column hide the FMA latency that so few accumulators would otherwise expose.
+template <typename T, int R>
+GLM_TARGET_AVX512 void narrow512(int rows, int64_t kc, const float* A, const float* B, const Tile<T>& t,
+                                 const TileOp& op) {
+  constexpr int U = R <= 4 ? 4 : 2;
+  const __mmask16 m = __mmask16((1u << rows) - 1);  // unused panel slots are never read
+  __m512 acc[U][R];
+#pragma GCC unroll 4
+  for (int u = 0; u < U; u++)
+#pragma GCC unroll 8
+    for (int c = 0; c < R; c++) acc[u][c] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + U <= kc; k += U) {
+#pragma GCC unroll 4
+    for (int u = 0; u < U; u++) {
+      const __m512 a = _mm512_maskz_loadu_ps(m, A + (k + u) * kMR);
+#pragma GCC unroll 8
+      for (int c = 0; c < R; c++) acc[u][c] = _mm512_fmadd_ps(a, _mm512_set1_ps(B[(k + u) * 16 + c]), acc[u][c]);
+    }
+  }
+  for (; k < kc; k++) {
+    const __m512 a = _mm512_maskz_loadu_ps(m, A + k * kMR);
+#pragma GCC unroll 8
+    for (int c = 0; c < R; c++) acc[0][c] = _mm512_fmadd_ps(a, _mm512_set1_ps(B[k * 16 + c]), acc[0][c]);
+  }
+  alignas(64) float buf[R][16];
+#pragma GCC unroll 8
+  for (int c = 0; c < R; c++) {
+    __m512 v = acc[0][c];
+#pragma GCC unroll 4
+    for (int u = 1; u < U; u++) v = _mm512_add_ps(v, acc[u][c]);
+    _mm512_store_ps(buf[c], v);
+  }
+  for (int i = 0; i < rows; i++)
+    for (int c = 0; c < R; c++) storeOne(t, i, c, buf[c][i], op);
+}
+
+template <typename T>
+void narrowKernel512(int rows, int cols, int64_t kc, const float* A, const float* B, const Tile<T>& t,
+                     const TileOp& op) {
+  switch (cols) {
+    case 1: narrow512<T, 1>(rows, kc, A, B, t, op); break;
+    case 2: narrow512<T, 2>(rows, kc, A, B, t, op); break;
+    case 3: narrow512<T, 3>(rows, kc, A, B, t, op); break;
+    case 4: narrow512<T, 4>(rows, kc, A, B, t, op); break;
+    case 5: narrow512<T, 5>(rows, kc, A, B, t, op); break;
+    case 6: narrow512<T, 6>(rows, kc, A, B, t, op); break;
+    case 7: narrow512<T, 7>(rows, kc, A, B, t, op); break;
+    case 8: narrow512<T, 8>(rows, kc, A, B, t, op); break;
+    default: kernel512<T>(rows, cols, kc, A, B, t, op); break;
+  }
+}
+
 }  // namespace
 
-extern const LevelInfo kLevelAvx512 = {kMR, 32, 16, &kernel512<float>, &kernel512<bf16>};
+extern const LevelInfo kLevelAvx512 = {kMR, 32, 16, &kernel512<float>, &kernel512<bf16>,
+                                       8, &narrowKernel512<float>, &narrowKernel512<bf16>};
 
 }  // namespace glm::cpu::gemm

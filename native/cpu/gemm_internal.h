@@ -42,12 +42,19 @@ struct LevelInfo {
   int mr, nr, vec;  // micro-tile rows, columns, and the column granularity of a last B panel
   KernelFn<float> kernelF32;
   KernelFn<bf16> kernelBf16;
+  // For a last B panel of at most narrowMax columns (0: none), a kernel that vectorises over rows.
+  int narrowMax = 0;
+  KernelFn<float> narrowF32 = nullptr;
+  KernelFn<bf16> narrowBf16 = nullptr;
 };
 
 const LevelInfo& levelInfo(int level);  // 0 scalar, 1 AVX2+FMA, 2 AVX-512
 template <typename T> KernelFn<T> kernelFor(const LevelInfo& L);
 template <> inline KernelFn<float> kernelFor<float>(const LevelInfo& L) { return L.kernelF32; }
 template <> inline KernelFn<bf16> kernelFor<bf16>(const LevelInfo& L) { return L.kernelBf16; }
+template <typename T> KernelFn<T> narrowKernelFor(const LevelInfo& L);
+template <> inline KernelFn<float> narrowKernelFor<float>(const LevelInfo& L) { return L.narrowF32; }
+template <> inline KernelFn<bf16> narrowKernelFor<bf16>(const LevelInfo& L) { return L.narrowBf16; }
 
 // Packs rows [i0, i0 + rows) × k [k0, k0 + kc) of op(A) into an A panel of height mr.
 // op(A)[i][k] is A[i·lda + k], or A[k·lda + i] when trans.

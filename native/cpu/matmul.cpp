@@ -188,7 +188,9 @@ Plan makePlan(const LevelInfo& L, int64_t M, int64_t N, int64_t K, int threads) 
 // Runs the loop nest for one problem on up to plan.threads threads. `scratch` holds
 // plan.totalFloats(). Called from inside the pool (a nested call), one thread does everything.
 template <typename T>
-void runGemm(const Problem<T>& pr, const Plan& plan, KernelFn<T> kernel, int level, float* scratch) {
+void runGemm(const Problem<T>& pr, const Plan& plan, const LevelInfo& L, int level, float* scratch) {
+  const KernelFn<T> kernel = kernelFor<T>(L), narrow = narrowKernelFor<T>(L);
+  const int narrowMax = L.narrowMax;
   const int64_t M = pr.M, N = pr.N, K = pr.K;
   const int mr = plan.mr, nr = plan.nr, vec = plan.vec;
   const int64_t lda = pr.transA ? M : K;
@@ -223,7 +225,7 @@ void runGemm(const Problem<T>& pr, const Plan& plan, KernelFn<T> kernel, int lev
     t.ldacc = N;
     t.pre = pr.pre ? pr.pre + i * N + j : nullptr;
     t.bias = pr.bias ? pr.bias + j : nullptr;
-    kernel(rows, cols, kc, aPanel, bPanel, t, op);
+    (cols <= narrowMax ? narrow : kernel)(rows, cols, kc, aPanel, bPanel, t, op);
   };
 
   auto body = [&](int tid, int) {
@@ -310,7 +312,6 @@ void matmul(T* C, T* preact, const T* A, const T* B, const T* bias, const GemmPa
   if (p.batch <= 0 || p.M <= 0 || p.N <= 0) return;
   const int level = cpuLevel();
   const LevelInfo& L = levelInfo(level);
-  const KernelFn<T> kernel = kernelFor<T>(L);
 
   // bias as f32 (bf16 is widened once here rather than in every tile).
   const float* biasF = nullptr;
@@ -343,14 +344,14 @@ void matmul(T* C, T* preact, const T* A, const T* B, const T* bias, const GemmPa
     float* scratch = tArena.get(per * size_t(poolThreads));
     std::atomic<int64_t> next{0};
     parallelRun([&](int tid, int) {
-      for (int64_t z; (z = next.fetch_add(1)) < p.batch;) runGemm(item(z), plan, kernel, level, scratch + per * tid);
+      for (int64_t z; (z = next.fetch_add(1)) < p.batch;) runGemm(item(z), plan, L, level, scratch + per * tid);
     });
     return;
   }
   const int threads = macs < kParallelMinMacs ? 1 : poolThreads;
   const Plan plan = makePlan<T>(L, p.M, p.N, p.K, threads);
   float* scratch = tArena.get(plan.totalFloats());
-  for (int64_t z = 0; z < p.batch; z++) runGemm(item(z), plan, kernel, level, scratch);
+  for (int64_t z = 0; z < p.batch; z++) runGemm(item(z), plan, L, level, scratch);
 }
 
 template void matmul<float>(float*, float*, const float*, const float*, const float*, const GemmParams&);
