@@ -44,6 +44,8 @@ const SIZES: [number, number, number][] = [
   // M, K, N
   [1, 1, 1], [1, 7, 65], [7, 1, 63], [63, 65, 129], [65, 129, 7], [129, 63, 1], [14, 32, 32], [15, 33, 17],
   [6, 16, 16], [13, 31, 33], [29, 17, 47],
+  // At most 4 rows: B is streamed unpacked on AVX-512 (with threads from 2^21 multiply-adds on).
+  [2, 33, 67], [3, 70, 5], [4, 17, 260], [1, 1100, 2000], [3, 700, 1300],
 ];
 
 deviceSuites(CHILD_LEVEL ? `matmul (GLM_CPU_LEVEL=${CHILD_LEVEL})` : 'matmul', (test, device) => {
@@ -100,7 +102,8 @@ deviceSuites(CHILD_LEVEL ? `matmul (GLM_CPU_LEVEL=${CHILD_LEVEL})` : 'matmul', (
     test(`batches: shared b (one tall GEMM or per item) and batched b (${dtype})`, async () => {
       const r = rng();
       const cases: [number[], number, number, number][] = [
-        [[2, 3], 7, 65, 33], // small items: one item per thread
+        [[2, 3], 7, 65, 33], // tiny: one thread
+        [[4, 2], 60, 70, 80], // small items: one item per thread
         [[3], 1, 17, 1],
         [[2], 160, 130, 150], // large items: threads inside each item
       ];

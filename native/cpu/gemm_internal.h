@@ -67,6 +67,14 @@ template <typename T>
 void packB(float* dst, const T* B, int64_t ldb, bool trans, int64_t j0, int cols, int64_t k0, int64_t kc, int w,
            int level);
 
+// C rows [0, M) × columns [j0, j1) for M <= kSmallRowsMax, AVX-512, without packing (gemm_small.cpp).
+// A is M × K f32, contiguous; B is T, stored (K, N) or, with transB, (N, K). t is at C's origin;
+// one K block only (op.first and op.last).
+constexpr int kSmallRowsMax = 4;
+template <typename T>
+void smallRows512(const float* A, int M, const T* B, bool transB, int64_t K, int64_t N, int64_t j0, int64_t j1,
+                  const Tile<T>& t, const TileOp& op);
+
 // The epilogue of one value (scalar paths and tile edges).
 template <typename T>
 inline void storeOne(const Tile<T>& t, int64_t i, int64_t j, float x, const TileOp& op) {

@@ -75,7 +75,7 @@ const Blocking& blocking() {
   return b;
 }
 
-constexpr int64_t kParallelMinMacs = 1 << 17;   // below this, waking the pool costs more than it saves
+constexpr int64_t kParallelMinMacs = 1 << 21;   // below this (~20 us), waking the pool costs more than it saves
 constexpr int64_t kBatchSplitMacs = 1 << 22;    // batch items smaller than this run one per thread
 
 // A 64-byte aligned scratch buffer that only grows; one per calling thread (the CPU stream's worker
@@ -305,6 +305,40 @@ void emptyProduct(const Problem<T>& pr) {
     for (int64_t j = 0; j < pr.N; j++) storeOne(t, i, j, 0.0f, op);
 }
 
+// A product with at most kSmallRowsMax rows (AVX-512): B is streamed unpacked, columns are split
+// across threads.
+template <typename T>
+void smallRows(const Problem<T>& pr, bool parallel) {
+  const int64_t M = pr.M, N = pr.N, K = pr.K;
+  const float* a = nullptr;
+  thread_local std::vector<float> aBuf;
+  if constexpr (std::is_same_v<T, float>) {
+    if (!pr.transA) a = pr.A;
+  }
+  if (!a) {
+    aBuf.resize(size_t(M * K));
+    for (int64_t i = 0; i < M; i++)
+      for (int64_t k = 0; k < K; k++) aBuf[i * K + k] = toF32(pr.transA ? pr.A[k * M + i] : pr.A[i * K + k]);
+    a = aBuf.data();
+  }
+  Tile<T> t;
+  t.c = pr.C;
+  t.ldc = N;
+  t.pre = pr.pre;
+  t.bias = pr.bias;
+  TileOp op;
+  op.alpha = pr.alpha;
+  op.beta = pr.beta;
+  op.gelu = pr.gelu;
+  constexpr int64_t kColumns = 256;  // per job; a multiple of the 4 columns the dot-product loop takes
+  const int64_t jobs = ceilDiv(N, kColumns);
+  auto run = [&](int64_t b, int64_t e) {
+    smallRows512(a, int(M), pr.B, pr.transB, K, N, b * kColumns, std::min(N, e * kColumns), t, op);
+  };
+  if (parallel) parallelFor(jobs, 1, run);
+  else run(0, jobs);
+}
+
 }  // namespace
 
 template <typename T>
@@ -337,7 +371,11 @@ void matmul(T* C, T* preact, const T* A, const T* B, const T* bias, const GemmPa
 
   const int64_t macs = p.M * p.N * p.K;
   const int poolThreads = numThreads();
-  if (p.batch > 1 && macs < kBatchSplitMacs && poolThreads > 1) {
+  if (level >= 2 && p.M <= kSmallRowsMax) {
+    for (int64_t z = 0; z < p.batch; z++) smallRows(item(z), macs >= kParallelMinMacs && poolThreads > 1);
+    return;
+  }
+  if (p.batch > 1 && macs < kBatchSplitMacs && macs * p.batch >= kParallelMinMacs && poolThreads > 1) {
     // Many small products: one whole product per thread at a time, each with its own scratch.
     const Plan plan = makePlan<T>(L, p.M, p.N, p.K, 1);
     const size_t per = roundUp(int64_t(plan.totalFloats()), 16);
