@@ -47,11 +47,14 @@ export function matmulRef(
   const alpha = e.alpha ?? 1, beta = e.beta ?? 0;
   const out = new Float64Array(batch * M * N);
   const preact = new Float64Array(batch * M * N);
+  // op(A)[z][i][k] = a[aIndex(z, i, 0) + k·aStep], op(B)[z][k][j] = b[bIndex(z, 0, j) + k·bStep]
+  const aStep = s.transA ? M : 1, bStep = s.transB ? 1 : N;
   for (let z = 0; z < batch; z++)
     for (let i = 0; i < M; i++)
       for (let j = 0; j < N; j++) {
         let acc = 0;
-        for (let k = 0; k < K; k++) acc += a[aIndex(s, z, i, k)] * b[bIndex(s, z, k, j)];
+        const a0 = aIndex(s, z, i, 0), b0 = bIndex(s, z, 0, j);
+        for (let k = 0; k < K; k++) acc += a[a0 + k * aStep] * b[b0 + k * bStep];
         const o = (z * M + i) * N + j;
         let v = alpha * acc;
         if (beta !== 0) v += beta * e.c0![o];
@@ -71,26 +74,31 @@ export function matmulBackwardRef(
   b: ArrayLike<number>,
   g: ArrayLike<number>,
   s: MatmulSpec,
-  e: { bias?: ArrayLike<number>; gelu?: boolean } = {},
+  e: { bias?: ArrayLike<number>; gelu?: boolean; roundPreact?: (x: number) => number } = {},
 ): { da: Float64Array; db: Float64Array; dbias: Float64Array } {
   const { batch, M, K, N } = s;
   const dp = Float64Array.from(g);
   if (e.gelu) {
+    // roundPreact: the pre-activation as the op stores it (bf16 rounding), which GELU's derivative
+    // then sees; near the zero of gelu' at x ≈ -0.75 that rounding dominates the gradient's error.
     const { preact } = matmulRef(a, b, s, { bias: e.bias });
-    for (let o = 0; o < dp.length; o++) dp[o] *= geluGradScalarRef(preact[o]);
+    const round = e.roundPreact ?? ((x: number) => x);
+    for (let o = 0; o < dp.length; o++) dp[o] *= geluGradScalarRef(round(preact[o]));
   }
   const da = new Float64Array(a.length);
   const db = new Float64Array(b.length);
   const dbias = new Float64Array(N);
+  const aStep = s.transA ? M : 1, bStep = s.transB ? 1 : N;
   for (let z = 0; z < batch; z++)
     for (let i = 0; i < M; i++)
       for (let j = 0; j < N; j++) {
         const d = dp[(z * M + i) * N + j];
         dbias[j] += d;
         if (d === 0) continue;
+        const a0 = aIndex(s, z, i, 0), b0 = bIndex(s, z, 0, j);
         for (let k = 0; k < K; k++) {
-          da[aIndex(s, z, i, k)] += d * b[bIndex(s, z, k, j)];
-          db[bIndex(s, z, k, j)] += d * a[aIndex(s, z, i, k)];
+          da[a0 + k * aStep] += d * b[b0 + k * bStep];
+          db[b0 + k * bStep] += d * a[a0 + k * aStep];
         }
       }
   return { da, db, dbias };
