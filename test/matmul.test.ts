@@ -131,6 +131,7 @@ deviceSuites(CHILD_LEVEL ? `matmul (GLM_CPU_LEVEL=${CHILD_LEVEL})` : 'matmul', (
         [30, 400, 1500, true, false],
         [700, 100, 300, false, false],
         [5600, 3, 9, false, true],
+        [20, 1024, 40, false, false], // rows 4 KiB apart: copied, not read in place
       ];
       for (const [M, K, N, transA, transB] of cases) {
         const s: MatmulSpec = { batch: 1, M, K, N, transA, transB };

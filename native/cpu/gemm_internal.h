@@ -2,10 +2,14 @@
 // and the micro-kernels (gemm_avx512.cpp, gemm_avx2.cpp, gemm_scalar.cpp). Not a public API.
 //
 // Packed formats (all f32, whatever the input type: bf16 is widened while packing):
-// - an A panel holds MR rows of op(A) for kc steps of k, k-major: panel[k·MR + r]; a last panel with
-//   fewer rows leaves its unused slots unwritten (the kernel for that row count never reads them);
+// - an A panel holds MR rows of op(A) for kc steps of k, either k-major: panel[k·MR + r], or (AVX-512,
+//   when A is not transposed, so that packing is a plain copy instead of a transpose) row-major:
+//   panel[r·lds + k] with lds = aRowStride(kc) (padded so that the rows fall in different L1 sets).
+//   A last panel with fewer rows leaves its unused slots unwritten (the kernel for that row count
+//   never reads them);
 // - a B panel holds w columns of op(B) for kc steps of k, k-major: panel[k·w + j]; w is NR, or for the
-//   last panel of a block the column count rounded up to the vector width, zero-padded.
+//   last panel of a block the column count rounded up to the vector width, zero-padded. Exception: a
+//   last panel of at most narrowMax columns meets row-major A panels column-major: panel[j·kc + k].
 #pragma once
 #include <cstdint>
 
@@ -20,7 +24,10 @@ struct TileOp {
   bool first = true;  // the first K block: add beta·C (when beta != 0) instead of the partial sums
   bool last = true;   // the last K block: add bias, write preact, apply GELU, store T into C
   bool gelu = false;
+  int64_t aRowStride = 0;  // A panels are row-major with this stride; 0: k-major
 };
+
+inline int64_t aRowStride(int64_t kc) { return (kc + 15) / 16 * 16 + 16; }
 
 // Where a tile's results go, each pointer already at the tile's first row and column.
 template <typename T> struct Tile {
@@ -42,6 +49,7 @@ struct LevelInfo {
   int mr, nr, vec;  // micro-tile rows, columns, and the column granularity of a last B panel
   KernelFn<float> kernelF32;
   KernelFn<bf16> kernelBf16;
+  bool aRowMajor = false;  // the kernels also take row-major A panels (TileOp::aRowStride)
   // For a last B panel of at most narrowMax columns (0: none), a kernel that vectorises over rows.
   int narrowMax = 0;
   KernelFn<float> narrowF32 = nullptr;
@@ -61,6 +69,13 @@ template <> inline KernelFn<bf16> narrowKernelFor<bf16>(const LevelInfo& L) { re
 template <typename T>
 void packA(float* dst, const T* A, int64_t lda, bool trans, int64_t i0, int rows, int64_t k0, int64_t kc, int mr,
            int level);
+// Packs rows [i0, i0 + rows) × k [k0, k0 + kc) of A (not transposed: A[i·lda + k]) into a row-major
+// A panel with row stride lds.
+template <typename T>
+void packARows(float* dst, const T* A, int64_t lda, int64_t i0, int rows, int64_t k0, int64_t kc, int64_t lds);
+// Packs k [k0, k0 + kc) × columns [j0, j0 + cols) of op(B) column-major: dst[j·kc + k].
+template <typename T>
+void packBColumns(float* dst, const T* B, int64_t ldb, bool trans, int64_t j0, int cols, int64_t k0, int64_t kc);
 // Packs k [k0, k0 + kc) × columns [j0, j0 + cols) of op(B) into a B panel of width w >= cols.
 // op(B)[k][j] is B[k·ldb + j], or B[j·ldb + k] when trans.
 template <typename T>

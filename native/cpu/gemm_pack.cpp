@@ -12,6 +12,7 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <type_traits>
 
 #include "gemm_internal.h"
 #include "vec_io.h"
@@ -126,6 +127,22 @@ void packA(float* dst, const T* A, int64_t lda, bool trans, int64_t i0, int rows
 }
 
 template <typename T>
+void packARows(float* dst, const T* A, int64_t lda, int64_t i0, int rows, int64_t k0, int64_t kc, int64_t lds) {
+  for (int r = 0; r < rows; r++) {
+    const T* s = A + (i0 + r) * lda + k0;
+    float* d = dst + r * lds;
+    if constexpr (std::is_same_v<T, float>) std::memcpy(d, s, sizeof(float) * kc);
+    else for (int64_t k = 0; k < kc; k++) d[k] = toF32(s[k]);
+  }
+}
+
+template <typename T>
+void packBColumns(float* dst, const T* B, int64_t ldb, bool trans, int64_t j0, int cols, int64_t k0, int64_t kc) {
+  if (trans) packCopy(dst, B + j0 * ldb + k0, ldb, int(kc), cols, int(kc));  // rows of B are columns of op(B)
+  else packGather(dst, B + k0 * ldb + j0, ldb, int(kc), cols, int(kc));
+}
+
+template <typename T>
 void packB(float* dst, const T* B, int64_t ldb, bool trans, int64_t j0, int cols, int64_t k0, int64_t kc, int w,
            int level) {
   if (!trans) {
@@ -139,7 +156,9 @@ void packB(float* dst, const T* B, int64_t ldb, bool trans, int64_t j0, int cols
 
 #define GLM_INSTANTIATE(T)                                                                                 \
   template void packA<T>(float*, const T*, int64_t, bool, int64_t, int, int64_t, int64_t, int, int);       \
-  template void packB<T>(float*, const T*, int64_t, bool, int64_t, int, int64_t, int64_t, int, int);
+  template void packB<T>(float*, const T*, int64_t, bool, int64_t, int, int64_t, int64_t, int, int);       \
+  template void packBColumns<T>(float*, const T*, int64_t, bool, int64_t, int, int64_t, int64_t);           \
+  template void packARows<T>(float*, const T*, int64_t, int64_t, int, int64_t, int64_t, int64_t);
 GLM_INSTANTIATE(float)
 GLM_INSTANTIATE(bf16)
 #undef GLM_INSTANTIATE

@@ -136,6 +136,7 @@ struct Plan {
   int64_t mca;           // rows of an A block (a multiple of mr unless it is all of M)
   bool sharedA;          // column split (else row split)
   int64_t unitPanels;    // panels of the unshared operand per unit
+  int64_t aPanelFloats;  // space of one packed A panel
   int threads;
   size_t sharedFloats;   // one buffer of the shared operand (two are used: double buffering)
   size_t ownFloats;      // one thread's buffer for its unit
@@ -155,6 +156,8 @@ Plan makePlan(const LevelInfo& L, int64_t M, int64_t N, int64_t K, int threads) 
   p.kcStep = ceilDiv(K, p.nK);
   const int64_t kc = p.kcStep;
   const int64_t nPanels = ceilDiv(N, p.nr);
+  // Room for an A panel in either layout, rounded to a cache line.
+  p.aPanelFloats = roundUp(p.mr * std::max(kc, L.aRowMajor ? aRowStride(kc) : 0), 16);
   // Units per phase: one per thread would do if threads started together; a few more let whoever
   // runs take over the share of a thread that starts late.
   const int64_t unitsWanted = threads == 1 ? 1 : 4 * int64_t(threads);
@@ -174,15 +177,29 @@ Plan makePlan(const LevelInfo& L, int64_t M, int64_t N, int64_t K, int threads) 
     const int64_t maxPanels = std::max<int64_t>(1, bl.bBlockBytes / (4 * kc * p.nr));
     const int64_t units = std::max(ceilDiv(nPanels, maxPanels), std::min(nPanels, unitsWanted));
     p.unitPanels = ceilDiv(nPanels, units);
-    p.sharedFloats = size_t(roundUp(mPanels * p.mr * kc, 16));
+    p.sharedFloats = size_t(mPanels * p.aPanelFloats);
     p.ownFloats = size_t(roundUp(p.unitPanels * p.nr * kc, 16));
   } else {
     p.unitPanels = ceilDiv(mPanels, std::min(mPanels, unitsWanted));
     p.sharedFloats = size_t(roundUp(nPanels * p.nr * kc, 16));
-    p.ownFloats = size_t(roundUp(p.unitPanels * p.mr * kc, 16));
+    p.ownFloats = size_t(p.unitPanels * p.aPanelFloats);
   }
   p.workFloats = (std::is_same_v<T, bf16> && p.nK > 1) ? size_t(mca * N) : 0;
   return p;
+}
+
+// Whether mr rows of kc floats, lda floats apart, can be broadcast from in place: true when no L1
+// set (64 sets of 64-byte lines, 12 ways) would have to hold more than 8 of their lines. Power-of-two
+// row strides (K = 1024, say) pile every row onto the same sets; those rows are copied instead.
+bool rowsSpreadInL1(int64_t lda, int64_t kc, int mr) {
+  int perSet[64] = {};
+  const int64_t lines = kc / 16 + 2;  // rows need not start on a line
+  for (int r = 0; r < mr; r++) {
+    const int64_t first = r * lda / 16;
+    for (int64_t l = 0; l < std::min<int64_t>(lines, 64); l++)
+      if (++perSet[(first + l) % 64] > 8) return false;
+  }
+  return true;
 }
 
 // Runs the loop nest for one problem on up to plan.threads threads. `scratch` holds
@@ -202,14 +219,28 @@ void runGemm(const Problem<T>& pr, const Plan& plan, const LevelInfo& L, int lev
   const int64_t nBlocks = ceilDiv(M, plan.mca);
   std::vector<PhaseSync> sync(size_t(nBlocks * plan.nK));
 
+  // A not transposed is copied row by row into row-major panels where the kernels take them.
+  const bool aRows = L.aRowMajor && !pr.transA;
+  // f32 A rows can even be read in place when their stride spreads a panel over the L1 sets.
+  const bool aDirect = aRows && std::is_same_v<T, float> && rowsSpreadInL1(lda, plan.kcStep, mr);
+  const int64_t aPanel = plan.aPanelFloats;
+  // Where A panel p of the block at row jc starts, for K block k0: packed in buf, or A itself.
+  auto aAt = [&](const float* buf, int64_t slot, int64_t jc, int64_t p, int64_t k0) -> const float* {
+    if constexpr (std::is_same_v<T, float>) {
+      if (aDirect) return pr.A + (jc + p * mr) * lda + k0;
+    }
+    return buf + slot * aPanel;
+  };
   auto packAPanel = [&](float* dst, int64_t mc, int64_t jc, int64_t p, int64_t k0, int64_t kc) {
     const int rows = int(std::min<int64_t>(mr, mc - p * mr));
-    packA(dst, pr.A, lda, pr.transA, jc + p * mr, rows, k0, kc, mr, level);
+    if (aRows) packARows(dst, pr.A, lda, jc + p * mr, rows, k0, kc, aRowStride(kc));
+    else packA(dst, pr.A, lda, pr.transA, jc + p * mr, rows, k0, kc, mr, level);
   };
   auto packBPanel = [&](float* dst, int64_t q, int64_t k0, int64_t kc) {
     const int cols = int(std::min<int64_t>(nr, N - q * nr));
     const int w = cols == nr ? nr : int(roundUp(cols, vec));
-    packB(dst, pr.B, ldb, pr.transB, q * nr, cols, k0, kc, w, level);
+    if (aRows && cols <= L.narrowMax) packBColumns(dst, pr.B, ldb, pr.transB, q * nr, cols, k0, kc);
+    else packB(dst, pr.B, ldb, pr.transB, q * nr, cols, k0, kc, w, level);
   };
   // The tile of A panel p (rows from i) and B panel q, from packed panels.
   auto tile = [&](const float* aPanel, const float* bPanel, int64_t jc, int64_t mc, int64_t p, int64_t q, int64_t kc,
@@ -242,9 +273,9 @@ void runGemm(const Problem<T>& pr, const Plan& plan, const LevelInfo& L, int lev
         float* shared = sharedBuf[ph & 1];
         // The shared operand, one panel per job. Its buffer was last read in phase ph - 2, which
         // finished before anyone could start phase ph - 1's units.
-        const int64_t nShared = plan.sharedA ? mPanels : nPanels;
+        const int64_t nShared = plan.sharedA ? (aDirect ? 0 : mPanels) : nPanels;
         for (int64_t s; (s = S.packNext.fetch_add(1, std::memory_order_relaxed)) < nShared;) {
-          if (plan.sharedA) packAPanel(shared + s * mr * kc, mc, jc, s, k0, kc);
+          if (plan.sharedA) packAPanel(shared + s * aPanel, mc, jc, s, k0, kc);
           else packBPanel(shared + s * nr * kc, s, k0, kc);
           S.packDone.fetch_add(1, std::memory_order_release);
         }
@@ -265,6 +296,7 @@ void runGemm(const Problem<T>& pr, const Plan& plan, const LevelInfo& L, int lev
         op.first = pc == 0;
         op.last = pc == plan.nK - 1;
         op.gelu = pr.gelu;
+        op.aRowStride = aDirect ? lda : aRows ? aRowStride(kc) : 0;
         const int64_t other = plan.sharedA ? nPanels : mPanels;
         const int64_t nUnits = ceilDiv(other, plan.unitPanels);
         for (int64_t u; (u = S.unitNext.fetch_add(1, std::memory_order_relaxed)) < nUnits;) {
@@ -273,12 +305,13 @@ void runGemm(const Problem<T>& pr, const Plan& plan, const LevelInfo& L, int lev
             for (int64_t q = u0; q < u1; q++) packBPanel(own + (q - u0) * nr * kc, q, k0, kc);
             for (int64_t p = 0; p < mPanels; p++)
               for (int64_t q = u0; q < u1; q++)
-                tile(shared + p * mr * kc, own + (q - u0) * nr * kc, jc, mc, p, q, kc, op);
+                tile(aAt(shared, p, jc, p, k0), own + (q - u0) * nr * kc, jc, mc, p, q, kc, op);
           } else {
-            for (int64_t p = u0; p < u1; p++) packAPanel(own + (p - u0) * mr * kc, mc, jc, p, k0, kc);
+            if (!aDirect)
+              for (int64_t p = u0; p < u1; p++) packAPanel(own + (p - u0) * aPanel, mc, jc, p, k0, kc);
             for (int64_t p = u0; p < u1; p++)
               for (int64_t q = 0; q < nPanels; q++)
-                tile(own + (p - u0) * mr * kc, shared + q * nr * kc, jc, mc, p, q, kc, op);
+                tile(aAt(own, p - u0, jc, p, k0), shared + q * nr * kc, jc, mc, p, q, kc, op);
           }
           S.unitDone.fetch_add(1, std::memory_order_release);
         }
