@@ -1,0 +1,130 @@
+// GEMM for very few rows of C (M <= 4: a token at a time in generation, a small batch of them),
+// AVX-512. Such products are bound by reading B once, so B is streamed straight from its own
+// layout instead of being packed (which would read it, write it and read it again):
+// - B stored (N, K) (transB, nn.Linear weights): dot products of each A row with 4 rows of B at a
+//   time, vectorised along K, reduced at the end;
+// - B stored (K, N): each k step adds A[i][k] times a 64-wide piece of B's row k.
+// The epilogue runs on 16 values at a time, as in the main kernel.
+// GCC 12 warns about the deliberately undefined upper lanes inside its own AVX-512 intrinsics.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "gemm_internal.h"
+#include "vec_io.h"
+
+namespace glm::cpu::gemm {
+namespace {
+
+// Epilogue of n values v of row i, from column j (only ever one K block here).
+template <typename T>
+GLM_TARGET_AVX512 void storeRow(const Tile<T>& t, int64_t i, int64_t j, const float* v, int64_t n, const TileOp& op) {
+  const __m512 alpha = _mm512_set1_ps(op.alpha), beta = _mm512_set1_ps(op.beta);
+  for (int64_t c = 0; c < n; c += 16) {
+    const __mmask16 m = n - c >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - c)) - 1);
+    const int64_t o = i * t.ldc + j + c;
+    __m512 x = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, v + c), alpha);
+    if (op.beta != 0.0f) x = _mm512_fmadd_ps(beta, simd::load16(t.c + o, m), x);
+    if (t.bias) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, t.bias + j + c));
+    if (t.pre) simd::store16(t.pre + o, x, m);
+    if (op.gelu) x = simd::gelu512(x);
+    simd::store16(t.c + o, x, m);
+  }
+}
+
+// out[i][jj] = Σ_k A[i][k]·B[j + jj][k] for i < M, jj < cols (<= 4); B rows have length K.
+template <typename T, int M>
+GLM_TARGET_AVX512 void dots(float out[4][4], const float* A, const T* B, int64_t K, int64_t j, int cols) {
+  __m512 acc[M][4];
+  for (int i = 0; i < M; i++)
+    for (int jj = 0; jj < 4; jj++) acc[i][jj] = _mm512_setzero_ps();
+  const T* rows[4];
+  for (int jj = 0; jj < 4; jj++) rows[jj] = B + (j + std::min(jj, cols - 1)) * K;  // repeat the last row
+  for (int64_t k = 0; k < K; k += 16) {
+    const __mmask16 m = K - k >= 16 ? __mmask16(0xffff) : __mmask16((1u << (K - k)) - 1);
+    __m512 b[4];
+#pragma GCC unroll 4
+    for (int jj = 0; jj < 4; jj++) b[jj] = simd::load16(rows[jj] + k, m);
+#pragma GCC unroll 4
+    for (int i = 0; i < M; i++) {
+      const __m512 a = _mm512_maskz_loadu_ps(m, A + i * K + k);
+#pragma GCC unroll 4
+      for (int jj = 0; jj < 4; jj++) acc[i][jj] = _mm512_fmadd_ps(a, b[jj], acc[i][jj]);
+    }
+  }
+  for (int i = 0; i < M; i++)
+    for (int jj = 0; jj < 4; jj++) out[i][jj] = _mm512_reduce_add_ps(acc[i][jj]);
+}
+
+// out[i][0, n) = Σ_k A[i][k]·B[k][j + (0, n)] for i < M, n <= 64; B rows have length ldb.
+template <typename T, int M>
+GLM_TARGET_AVX512 void axpys(float* out, int64_t ldo, const float* A, const T* B, int64_t ldb, int64_t K, int64_t j,
+                             int n) {
+  __m512 acc[M][4];
+  for (int i = 0; i < M; i++)
+    for (int v = 0; v < 4; v++) acc[i][v] = _mm512_setzero_ps();
+  __mmask16 m[4];
+  for (int v = 0; v < 4; v++) {
+    const int left = n - 16 * v;
+    m[v] = left >= 16 ? __mmask16(0xffff) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1);
+  }
+  for (int64_t k = 0; k < K; k++) {
+    const T* row = B + k * ldb + j;
+    __m512 b[4];
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; v++) b[v] = simd::load16(row + 16 * v, m[v]);
+#pragma GCC unroll 4
+    for (int i = 0; i < M; i++) {
+      const __m512 a = _mm512_set1_ps(A[i * K + k]);
+#pragma GCC unroll 4
+      for (int v = 0; v < 4; v++) acc[i][v] = _mm512_fmadd_ps(a, b[v], acc[i][v]);
+    }
+  }
+  for (int i = 0; i < M; i++)
+    for (int v = 0; v < 4; v++) _mm512_mask_storeu_ps(out + i * ldo + 16 * v, m[v], acc[i][v]);
+}
+
+template <typename T, int M>
+void columnsM(const float* A, const T* B, bool transB, int64_t K, int64_t N, int64_t j0, int64_t j1, const Tile<T>& t,
+              const TileOp& op) {
+  constexpr int64_t kChunk = 256;
+  alignas(64) float vals[M][kChunk];
+  for (int64_t c0 = j0; c0 < j1; c0 += kChunk) {
+    const int64_t c1 = std::min(j1, c0 + kChunk);
+    if (transB) {
+      for (int64_t j = c0; j < c1; j += 4) {
+        const int cols = int(std::min<int64_t>(4, c1 - j));
+        float out[4][4];
+        dots<T, M>(out, A, B, K, j, cols);
+        for (int i = 0; i < M; i++)
+          for (int jj = 0; jj < cols; jj++) vals[i][j - c0 + jj] = out[i][jj];
+      }
+    } else {
+      for (int64_t j = c0; j < c1; j += 64) axpys<T, M>(&vals[0][j - c0], kChunk, A, B, N, K, j, int(std::min<int64_t>(64, c1 - j)));
+    }
+    for (int i = 0; i < M; i++) storeRow(t, i, c0, vals[i], c1 - c0, op);
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void smallRows512(const float* A, int M, const T* B, bool transB, int64_t K, int64_t N, int64_t j0, int64_t j1,
+                  const Tile<T>& t, const TileOp& op) {
+  switch (M) {
+    case 1: columnsM<T, 1>(A, B, transB, K, N, j0, j1, t, op); break;
+    case 2: columnsM<T, 2>(A, B, transB, K, N, j0, j1, t, op); break;
+    case 3: columnsM<T, 3>(A, B, transB, K, N, j0, j1, t, op); break;
+    case 4: columnsM<T, 4>(A, B, transB, K, N, j0, j1, t, op); break;
+    default: break;
+  }
+}
+
+template void smallRows512<float>(const float*, int, const float*, bool, int64_t, int64_t, int64_t, int64_t,
+                                  const Tile<float>&, const TileOp&);
+template void smallRows512<bf16>(const float*, int, const bf16*, bool, int64_t, int64_t, int64_t, int64_t,
+                                 const Tile<bf16>&, const TileOp&);
+
+}  // namespace glm::cpu::gemm
