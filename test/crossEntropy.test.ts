@@ -52,7 +52,11 @@ deviceSuites('softmaxCrossEntropy', (test, device) => {
           const ref = crossEntropyRef(xv, tv, V, -100, reduction);
           scalarClose(await loss.item(), ref.loss, lossTol, `loss N=${N} V=${V}`);
           loss.backward();
-          assertClose(await x.grad!.toArray(), ref.dlogits, tol, `dlogits N=${N} V=${V}`);
+          // p - 1 for a target whose probability is near 1 cancels: its f32 error is a few ulps of 1,
+          // not of the (tiny) result, so allow 8 ulps of 1 per counted row (divided by the mean's count).
+          const valid = Array.from(tv).filter((t) => t !== -100).length;
+          const floor = (8 * 2 ** -24 * Math.sqrt(valid)) / (reduction === 'mean' ? Math.max(valid, 1) : 1);
+          assertClose(await x.grad!.toArray(), ref.dlogits, tol, `dlogits N=${N} V=${V}`, floor);
         }
       });
     }

@@ -6,3 +6,6 @@ export type { CrossEntropyOptions } from './crossEntropy';
 export { layerNorm } from './layerNorm';
 export { embedding } from './embedding';
 export { attention } from './attention';
+export { matmul, linear } from './matmul';
+export type { MatmulOptions } from './matmul';
+export { gelu } from './activation';

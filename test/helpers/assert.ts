@@ -5,9 +5,17 @@ import { seedNote } from './random';
 
 /**
  * Norm-wise relative error ||actual - expected|| / ||expected|| <= tol, with no NaN or infinity in
- * actual. `what` names the quantity in the failure message.
+ * actual. `what` names the quantity in the failure message. `absFloor` adds an absolute allowance on
+ * ||actual - expected|| for quantities whose float32 rounding error does not scale with their size
+ * (e.g. p - 1 for a probability close to 1).
  */
-export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
+export function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: number,
+  what: string,
+  absFloor = 0,
+): void {
   assert.is(actual.length, expected.length, `${what}: length`);
   let num = 0;
   let den = 0;
@@ -25,7 +33,7 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     }
   }
   const rel = Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
-  if (!(rel <= tol))
+  if (!(rel <= tol) && !(Math.sqrt(num) <= tol * Math.sqrt(den) + absFloor))
     assert.unreachable(
       `${what}: relative error ${rel.toExponential(3)} > ${tol} (worst |diff| ${worst.toExponential(3)} at ${worstAt}: ` +
         `got ${actual[worstAt]}, expected ${expected[worstAt]}) ${seedNote()}`,
