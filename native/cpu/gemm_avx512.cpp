@@ -2,7 +2,9 @@
 // 32-wide row of the packed B panel (2 zmm) and broadcasts 14 values of the packed A panel straight
 // from memory into the FMAs, so the 28 FMAs per step never wait on a shuffle. The epilogue (alpha,
 // beta, bias, pre-activation, GELU, bf16 rounding) runs on the registers before they are stored.
-// Tiles with fewer rows or a 16-wide last panel use the same template with smaller ROWS / NV.
+// Tiles with fewer rows or a 16-wide last panel use the same template with smaller ROWS / NV. The A
+// panel is k-major (packed) or row-major (copied rows, or A itself read in place; see matmul.cpp).
+// Last panels of at most 8 columns go to the narrow kernels at the end of this file.
 // GCC 12 warns about the deliberately undefined upper lanes inside its own AVX-512 intrinsics.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
