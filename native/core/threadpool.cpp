@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -45,6 +46,8 @@ class ThreadPool {
     }
     cv_.notify_all();
     runGuarded(fn, 0);
+    // The other threads usually finish within microseconds of the caller: poll before sleeping.
+    spinUntil([this] { return remaining_.load(std::memory_order_acquire) == 0; });
     std::unique_lock<std::mutex> lock(m_);
     done_.wait(lock, [this] { return remaining_ == 0; });
     job_ = nullptr;
@@ -58,10 +61,24 @@ class ThreadPool {
     tInsidePool = was;
   }
 
+  // Polls `ready` for up to kSpinMicros before the caller falls back to blocking. Ops arrive back to
+  // back in a training step, so a worker that polls a little after each job picks up the next one
+  // without a futex wake-up. It yields while polling: on a busy machine the thread it waits for may
+  // need this very core.
+  template <typename Ready> static void spinUntil(Ready ready) {
+    constexpr int kSpinMicros = 100;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
+    while (!ready()) {
+      std::this_thread::yield();
+      if (std::chrono::steady_clock::now() > until) return;
+    }
+  }
+
   void workerLoop(int i) {
     uint64_t seen = 0;
     for (;;) {
       const std::function<void(int, int)>* job;
+      spinUntil([&] { return generation_.load(std::memory_order_acquire) != seen; });
       {
         std::unique_lock<std::mutex> lock(m_);
         cv_.wait(lock, [&] { return generation_ != seen; });
@@ -83,8 +100,9 @@ class ThreadPool {
   std::mutex m_;
   std::condition_variable cv_, done_;
   const std::function<void(int, int)>* job_ = nullptr;
-  int remaining_ = 0;
-  uint64_t generation_ = 0;
+  // Atomic so that spinUntil can poll them without the lock; still written under m_.
+  std::atomic<int> remaining_{0};
+  std::atomic<uint64_t> generation_{0};
   bool stop_ = false;
 };
 

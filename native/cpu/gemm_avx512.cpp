@@ -2,7 +2,9 @@
 // 32-wide row of the packed B panel (2 zmm) and broadcasts 14 values of the packed A panel straight
 // from memory into the FMAs, so the 28 FMAs per step never wait on a shuffle. The epilogue (alpha,
 // beta, bias, pre-activation, GELU, bf16 rounding) runs on the registers before they are stored.
-// Tiles with fewer rows or a 16-wide last panel use the same template with smaller ROWS / NV.
+// Tiles with fewer rows or a 16-wide last panel use the same template with smaller ROWS / NV. The A
+// panel is k-major (packed) or row-major (copied rows, or A itself read in place; see matmul.cpp).
+// Last panels of at most 8 columns go to the narrow kernels at the end of this file.
 // GCC 12 warns about the deliberately undefined upper lanes inside its own AVX-512 intrinsics.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
@@ -35,6 +37,23 @@ GLM_TARGET_AVX512 void tile512(int cols, int64_t kc, const float* A, const float
 #pragma GCC unroll 2
     for (int v = 0; v < NV; v++) c[i][v] = _mm512_setzero_ps();
 
+  // Row-major A: rows i and i + 7 share an offset from two base pointers, and the offsets 0, s, 2s,
+  // 3s, 4s, 5s, 6s (s = the row stride in bytes) need only s, 3s and 5s in registers (the rest are
+  // x86 scaled indices), so the loop does not run out of general registers.
+  const int64_t s1 = lds * 4, s3 = 3 * s1, s5 = 5 * s1;
+  const char* a0 = reinterpret_cast<const char*>(A);
+  const char* a7 = a0 + 7 * s1;
+  auto rowOffset = [&](int r) -> int64_t {
+    switch (r) {
+      case 0: return 0;
+      case 1: return s1;
+      case 2: return 2 * s1;
+      case 3: return s3;
+      case 4: return 4 * s1;
+      case 5: return s5;
+      default: return 2 * s3;
+    }
+  };
 #pragma GCC unroll 2
   for (int64_t k = 0; k < kc; k++) {
     __m512 b[NV];
@@ -43,11 +62,17 @@ GLM_TARGET_AVX512 void tile512(int cols, int64_t kc, const float* A, const float
     _mm_prefetch(reinterpret_cast<const char*>(B + 8 * W), _MM_HINT_T0);
 #pragma GCC unroll 14
     for (int i = 0; i < ROWS; i++) {
-      const __m512 a = _mm512_set1_ps(RM ? A[i * lds] : A[i]);
+      const __m512 a = _mm512_set1_ps(
+          RM ? *reinterpret_cast<const float*>((i < 7 ? a0 : a7) + rowOffset(i % 7)) : A[i]);
 #pragma GCC unroll 2
       for (int v = 0; v < NV; v++) c[i][v] = _mm512_fmadd_ps(a, b[v], c[i][v]);
     }
-    A += RM ? 1 : kMR;
+    if (RM) {
+      a0 += 4;
+      a7 += 4;
+    } else {
+      A += kMR;
+    }
     B += W;
   }
 

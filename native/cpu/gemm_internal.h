@@ -1,5 +1,6 @@
 // Internals of the CPU GEMM shared by the driver (matmul.cpp), the packing routines (gemm_pack.cpp)
-// and the micro-kernels (gemm_avx512.cpp, gemm_avx2.cpp, gemm_scalar.cpp). Not a public API.
+// and the micro-kernels (gemm_avx512.cpp, gemm_avx2.cpp, gemm_scalar.cpp, and gemm_small.cpp for
+// products of at most 4 rows). Not a public API.
 //
 // Packed formats (all f32, whatever the input type: bf16 is widened while packing):
 // - an A panel holds MR rows of op(A) for kc steps of k, either k-major: panel[k·MR + r], or (AVX-512,

@@ -5,7 +5,8 @@
 // transA, op(B) without transB) and "gather" (the panel's fast index strides through memory: op(A)
 // without transA, op(B) with transB). Gathers are done in blocks of 16 k steps, so that the source
 // lines (one per row) and the destination block both stay in L1; with AVX-512 a 16×16 block is
-// transposed in registers.
+// transposed in registers. On AVX-512 untransposed A avoids the gather: its rows are copied as they
+// are (packARows) into row-major panels, which the kernel takes too.
 // GCC 12 warns about the deliberately undefined upper lanes inside its own AVX-512 intrinsics.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
