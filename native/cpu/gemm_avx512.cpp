@@ -11,6 +11,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <type_traits>
 
 #include "gemm_internal.h"
 #include "vec_io.h"
@@ -78,6 +79,31 @@ GLM_TARGET_AVX512 void tile512(int cols, int64_t kc, const float* A, const float
 
   const int tailCols = cols - (NV - 1) * 16;
   const __mmask16 tailMask = tailCols >= 16 ? __mmask16(0xffff) : __mmask16((1u << tailCols) - 1);
+  // The common cases first, without per-vector tests: a plain product (+ bias) stored in one K
+  // block, and a later K block adding into the partial sums.
+  if (op.alpha == 1.0f && op.beta == 0.0f && op.first && op.last && !t.pre && !op.gelu) {
+    __m512 bias[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; v++)
+      bias[v] = t.bias ? simd::load16(t.bias + v * 16, v == NV - 1 ? tailMask : __mmask16(0xffff)) : _mm512_setzero_ps();
+#pragma GCC unroll 14
+    for (int i = 0; i < ROWS; i++)
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; v++)
+        simd::store16(t.c + i * t.ldc + v * 16, _mm512_add_ps(c[i][v], bias[v]), v == NV - 1 ? tailMask : __mmask16(0xffff));
+    return;
+  }
+  if (op.alpha == 1.0f && !op.first && !op.last) {  // t.acc is f32 for both element types
+#pragma GCC unroll 14
+    for (int i = 0; i < ROWS; i++)
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; v++) {
+        const __mmask16 m = v == NV - 1 ? tailMask : __mmask16(0xffff);
+        float* p = t.acc + i * t.ldacc + v * 16;
+        _mm512_mask_storeu_ps(p, m, _mm512_add_ps(c[i][v], _mm512_maskz_loadu_ps(m, p)));
+      }
+    return;
+  }
   const __m512 alpha = _mm512_set1_ps(op.alpha), beta = _mm512_set1_ps(op.beta);
 #pragma GCC unroll 14
   for (int i = 0; i < ROWS; i++) {
