@@ -9,3 +9,7 @@ export { attention } from './attention';
 export { matmul, linear } from './matmul';
 export type { MatmulOptions } from './matmul';
 export { gelu } from './activation';
+export { dropout } from './dropout';
+export type { DropoutOptions } from './dropout';
+export { rope } from './rope';
+export type { RopeOptions } from './rope';

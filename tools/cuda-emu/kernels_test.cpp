@@ -21,12 +21,14 @@
 #include "native/cuda/convert.h"
 #include "native/cuda/cross_entropy.h"
 #include "native/cuda/device_error.cuh"
+#include "native/cuda/dropout.h"
 #include "native/cuda/elementwise.h"
 #include "native/cuda/embedding.h"
 #include "native/cuda/layernorm.h"
 #include "native/cuda/layout.h"
 #include "native/cuda/optim.h"
 #include "native/cuda/pattern.h"
+#include "native/cuda/rope.h"
 #include "native/cuda/runtime_internal.h"
 
 using glm::bf16;
@@ -628,11 +630,77 @@ void testPermute() {
   testPermuteOnce<uint32_t>({3, 0, 5}, {2, 1, 0}, 0);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Dropout against the Philox definition of native/cpu/dropout.h (which the CPU kernel and the
+// TypeScript reference also follow), bit for bit: counters starting mid-block, the low counter word
+// wrapping, seeds with a high word, unaligned views, in place.
+template <typename T> void testDropout() {
+  const uint64_t offsets[] = {0, 1, 3, 6, (uint64_t(1) << 34) - 13};
+  const uint64_t seeds[] = {0, 12345, (uint64_t(7) << 40) + 99};
+  for (int64_t n : kSizes)
+    for (int off = 0; off < 2; off++)
+      for (uint64_t offset : offsets)
+        for (uint64_t seed : seeds) {
+          const double p = (n % 3 == 0) ? 0.1 : 0.5;
+          const glm::DropoutParams prm = glm::dropoutParams(p);
+          std::vector<float> v = normals(n);
+          Buf<T> in(n, off), out(n, off);
+          fillFrom(in, v);
+          std::vector<T> want(n);
+          for (int64_t j = 0; j < n; j++) {
+            const uint64_t c = offset + uint64_t(j);
+            const uint32_t w = glm::dropoutBlock(seed, c >> 2).v[c & 3];
+            want[j] = st<T>(w >= prm.threshold ? ld(in[j]) * prm.scale : 0.0f);
+          }
+          glm::cuda::dropoutForward<T>(out.p, in.p, n, seed, offset, prm, nullptr);
+          CHECK(std::memcmp(out.p, want.data(), sizeof(T) * n) == 0, "dropout %s n=%lld off=%d offset=%llu seed=%llu",
+                tname<T>(), (long long)n, off, (unsigned long long)offset, (unsigned long long)seed);
+          glm::cuda::dropoutForward<T>(in.p, in.p, n, seed, offset, prm, nullptr);  // in place
+          CHECK(std::memcmp(in.p, want.data(), sizeof(T) * n) == 0, "dropout in place %s n=%lld off=%d", tname<T>(),
+                (long long)n, off);
+        }
+}
+
+// ---------------------------------------------------------------------------------------------
+// RoPE against a float64 reference: head dims 2 .. 256, B·H above the rows one thread covers (so
+// several grid rows), unaligned views, large positions, forward and inverse, in place.
+template <typename T> void testRope() {
+  struct Case { int64_t BH, S, D; };
+  const Case cases[] = {{1, 1, 2}, {3, 7, 8}, {5, 65, 64}, {2, 7, 256}, {17, 3, 34}, {33, 2, 128}, {1, 129, 2}};
+  for (const Case& k : cases)
+    for (int off = 0; off < 2; off++)
+      for (int64_t pos0 : {int64_t(0), int64_t(1000003)})
+        for (bool inverse : {false, true}) {
+          const int64_t n = k.BH * k.S * k.D, half = k.D / 2;
+          const double base = pos0 ? 500000.0 : 10000.0;
+          std::vector<float> v = normals(n);
+          Buf<T> in(n, off), out(n, off);
+          fillFrom(in, v);
+          std::vector<double> want(n);
+          for (int64_t r = 0; r < k.BH * k.S; r++)
+            for (int64_t i = 0; i < half; i++) {
+              const double a = double(pos0 + r % k.S) * std::pow(base, -2.0 * double(i) / double(k.D));
+              const double c = std::cos(a), s = inverse ? -std::sin(a) : std::sin(a);
+              const double x1 = ld(in[r * k.D + i]), x2 = ld(in[r * k.D + half + i]);
+              want[r * k.D + i] = x1 * c - x2 * s;
+              want[r * k.D + half + i] = x2 * c + x1 * s;
+            }
+          const glm::RopeFrequencies f = glm::ropeFrequencies(k.D, base);
+          glm::cuda::ropeForward<T>(out.p, in.p, k.BH, k.S, k.D, f, pos0, inverse, nullptr);
+          CHECK(relErrBuf(out, want) <= tolOf<T>(), "rope %s BH=%lld T=%lld D=%lld off=%d pos0=%lld inverse=%d err=%g",
+                tname<T>(), (long long)k.BH, (long long)k.S, (long long)k.D, off, (long long)pos0, int(inverse),
+                relErrBuf(out, want));
+          glm::cuda::ropeForward<T>(in.p, in.p, k.BH, k.S, k.D, f, pos0, inverse, nullptr);  // in place
+          CHECK(std::memcmp(in.p, out.p, sizeof(T) * n) == 0, "rope in place %s BH=%lld D=%lld off=%d", tname<T>(),
+                (long long)k.BH, (long long)k.D, off);
+        }
+}
+
 }  // namespace
 
 int main() {
   // EMU_ONLY=name runs one family (convert, elementwise, gelu, layernorm, embedding, cross-entropy,
-  // optim, permute).
+  // optim, permute, dropout, rope).
   const char* only = std::getenv("EMU_ONLY");
   auto run = [&](const char* name, void (*fn)()) {
     if (only && std::strcmp(only, name) != 0) return;
@@ -647,6 +715,8 @@ int main() {
   run("cross-entropy", [] { testCrossEntropy<float>(); testCrossEntropy<bf16>(); });
   run("optim", testOptim);
   run("permute", testPermute);
+  run("dropout", [] { testDropout<float>(); testDropout<bf16>(); });
+  run("rope", [] { testRope<float>(); testRope<bf16>(); });
   std::printf("%d passed, %d failed\n", gChecks - gFailures, gFailures);
   return gFailures ? 1 : 0;
 }
