@@ -1,0 +1,339 @@
+/**
+ * GPT: a decoder-only transformer after GPT-2 (pre-LayerNorm blocks, GELU MLP, causal fused
+ * attention, tied output head logits = ln_f(x)·wteᵀ), with learned, sinusoidal or rotary positions,
+ * residual dropout and bf16 autocast. Parameters come from the one table in gptParams.ts; their
+ * names are GPT-2's, their layout PyTorch's nn.Linear [out, in] (gptHf.ts converts to and from HF's
+ * Conv1D [in, out]).
+ *
+ * Shapes: B batch, T sequence (<= blockSize), C = nEmbd, V = vocabSize, H heads of D = C / H.
+ */
+import { noGrad } from '../autograd';
+import { argError, describe, GlmError } from '../errors';
+import { native } from '../native';
+import { Block } from '../nn/block';
+import { CausalSelfAttention } from '../nn/attention';
+import { ForwardContext } from '../nn/context';
+import { Embedding } from '../nn/embedding';
+import { LayerNorm } from '../nn/layerNorm';
+import { Linear } from '../nn/linear';
+import { MLP } from '../nn/mlp';
+import { Module } from '../nn/module';
+import { createParameters, numelOf, parameterSeed, ParamSpec } from '../nn/params';
+import { add } from '../ops/elementwise';
+import { embedding } from '../ops/embedding';
+import { matmul } from '../ops/matmul';
+import { softmaxCrossEntropy } from '../ops/crossEntropy';
+import type { ParamGroup } from '../optim/params';
+import { Random } from '../random';
+import { keep } from '../scope';
+import { Tensor } from '../tensor';
+import { gptConfig, GPTConfig, GPTPresetName, validateGptConfig } from './gptConfig';
+import { gptParameterSpecs } from './gptParams';
+import { sinusoidalTable } from './positional';
+
+export { GPT_PRESETS, gptConfig, validateGptConfig } from './gptConfig';
+export type { GPTConfig, GPTPresetName, PositionalKind } from './gptConfig';
+export { gptParameterCount, gptParameterSpecs } from './gptParams';
+
+/** Options of the {@link GPT} constructor. */
+export interface GPTOptions {
+  /** Seed of the initial weights (a non-negative safe integer; default 0). */
+  seed?: number;
+  /** "cpu" (default), "cuda", "cuda:N". */
+  device?: string;
+}
+
+/** Options of {@link GPT.forward}. */
+export interface GPTForwardOptions {
+  /** Training mode: residual dropout with the config's probability. Default false (no dropout). */
+  training?: boolean;
+  /**
+   * Seed of this pass's dropout masks (a non-negative safe integer), e.g. derived from the step and
+   * micro-batch, so a resumed run draws the same masks. Absent: the model draws one from its own
+   * seeded stream, a new one per training pass.
+   */
+  dropoutSeed?: number;
+  /** 'bf16': matmuls and attention in bf16 from the f32 master weights; LayerNorm, residual stream and loss stay f32. */
+  autocast?: 'bf16';
+  /** Also return the logits when targets are given (costs a [B, T, V] tensor; default false). */
+  logits?: boolean;
+}
+
+/** What {@link GPT.forward} returns. */
+export interface GPTOutput {
+  /** [B, T, V] (bf16 under autocast): when no targets are given, or when asked for. */
+  logits?: Tensor;
+  /** f32 scalar: the mean cross-entropy over targets that are not -100; when targets are given. */
+  loss?: Tensor;
+}
+
+const FORWARD_KEYS = ['training', 'dropoutSeed', 'autocast', 'logits'];
+
+/** A GPT language model holding its parameters (f32 master weights) on one device. */
+export class GPT extends Module {
+  readonly config: Readonly<GPTConfig>;
+  readonly device: string;
+  /** The seed the weights were initialised from. */
+  readonly seed: number;
+  /** The parameter table this model was built from (gptParameterSpecs(config)). */
+  readonly specs: readonly ParamSpec[];
+  readonly wte: Embedding;
+  /** The learned position table; null unless positional is 'learned'. */
+  readonly wpe: Embedding | null;
+  readonly h: readonly Block[];
+  readonly ln_f: LayerNorm;
+  /** i32 [blockSize]: 0, 1, 2, ... (views of its start are the position ids of a sequence). */
+  private positionIds: Tensor | null = null;
+  /** f32 [blockSize, C]: the sinusoidal table, when positional is 'sinusoidal'. */
+  private sinusoid: Tensor | null = null;
+  private readonly dropoutSeeds: Random;
+
+  /** Builds a model with freshly initialised weights (GPT-2's init, seeded). */
+  constructor(config: GPTConfig, opts: GPTOptions = {}) {
+    super();
+    const op = 'GPT';
+    this.config = validateGptConfig(config, op);
+    if (opts === null || typeof opts !== 'object') throw argError(op, 'opts', 'an options object', describe(opts));
+    this.seed = opts.seed ?? 0;
+    this.specs = Object.freeze(gptParameterSpecs(this.config));
+    const params = createParameters(this.specs, { seed: this.seed, device: opts.device ?? 'cpu' });
+    const p = (name: string) => params.get(name)!;
+    const opt = (name: string) => params.get(name) ?? null;
+    this.device = p('wte.weight').device;
+    this.dropoutSeeds = new Random(parameterSeed(this.seed, '#dropout'));
+
+    const { nLayer, nHead, positional, ropeBase } = this.config;
+    const linear = (prefix: string) => new Linear(p(`${prefix}.weight`), opt(`${prefix}.bias`));
+    const norm = (prefix: string) => new LayerNorm(p(`${prefix}.weight`), opt(`${prefix}.bias`));
+    this.wte = this.registerModule('wte', new Embedding(p('wte.weight')));
+    this.wpe = positional === 'learned' ? this.registerModule('wpe', new Embedding(p('wpe.weight'))) : null;
+    const blocks: Block[] = [];
+    for (let i = 0; i < nLayer; i++) {
+      const h = `h.${i}`;
+      const attn = new CausalSelfAttention(linear(`${h}.attn.c_attn`), linear(`${h}.attn.c_proj`), nHead,
+        positional === 'rope' ? { ropeBase } : {});
+      const mlp = new MLP(linear(`${h}.mlp.c_fc`), linear(`${h}.mlp.c_proj`));
+      blocks.push(this.registerModule(h, new Block(norm(`${h}.ln_1`), attn, norm(`${h}.ln_2`), mlp)));
+    }
+    this.h = Object.freeze(blocks);
+    this.ln_f = this.registerModule('ln_f', norm('ln_f'));
+
+    // The modules' names must be the table's, in its order: state dicts and optimizer state rely on it.
+    const names = this.namedParameters().map(([n]) => n);
+    if (names.join('\n') !== this.specs.map((s) => s.name).join('\n'))
+      throw new GlmError(op, 'internal error: module parameter names differ from the parameter table');
+  }
+
+  /** A model from a preset (with overrides, e.g. the tokenizer's vocabSize). */
+  static fromPreset(name: GPTPresetName, overrides: Partial<GPTConfig> = {}, opts: GPTOptions = {}): GPT {
+    return new GPT(gptConfig(name, overrides), opts);
+  }
+
+  /** The number of parameters (the tied head counted once). */
+  numParameters(): number {
+    return this.specs.reduce((n, s) => n + numelOf(s.shape), 0);
+  }
+
+  /**
+   * Language-model forward. idx: i32 [B, T] token ids with 1 <= T <= blockSize, on the model's
+   * device; targets (optional): i32 [B, T], -100 where no loss is wanted. Returns the loss (when
+   * targets are given) and the logits [B, T, V] (when no targets are given, or with `logits: true`).
+   * Differentiable: `loss.backward()` fills every parameter's .grad (accumulating).
+   */
+  forward(idx: Tensor, targets?: Tensor | null, opts: GPTForwardOptions = {}): GPTOutput {
+    const op = 'GPT.forward';
+    this.checkIds(op, 'idx', idx);
+    if (targets !== undefined && targets !== null) {
+      if (!(targets instanceof Tensor) || targets.disposed) throw argError(op, 'targets', 'an i32 Tensor [B, T]', describe(targets));
+      if (targets.dtype !== 'i32' || targets.shape.join() !== idx.shape.join())
+        throw argError(op, 'targets', `i32[${idx.shape.join(', ')}] (the shape of idx)`, targets.describe());
+      if (targets.device !== this.device) throw argError(op, 'targets', `a tensor on ${this.device}`, `one on ${targets.device}`);
+    }
+    const ctx = this.context(op, opts);
+    const x = this.trunk(idx, ctx);                 // (B, T, C)
+    const h = this.ln_f.forward(x);
+    ctx.release([x]);
+    const logits = this.head(h, ctx);               // (B, T, V)
+    ctx.release([h]);
+    if (targets === undefined || targets === null) return { logits };
+    const wantLogits = opts.logits === true;
+    // Without logits to return, the loss writes its gradient over them (saving a [B, T, V] tensor).
+    const loss = softmaxCrossEntropy(logits, targets, { inPlace: !wantLogits });
+    if (wantLogits) return { logits, loss };
+    logits.dispose();  // the loss's tape keeps a view of the memory it needs
+    return { loss };
+  }
+
+  /**
+   * The logits of the last position only, [B, V], for generation: the blocks run over the whole
+   * sequence, but the final LayerNorm and the head over one row per batch item. idx as forward's.
+   */
+  logitsLast(idx: Tensor, opts: { autocast?: 'bf16' } = {}): Tensor {
+    const op = 'GPT.logitsLast';
+    const [B, T] = this.checkIds(op, 'idx', idx);
+    const ctx = this.context(op, { autocast: opts?.autocast });
+    const x = this.trunk(idx, ctx);                 // (B, T, C)
+    const rows = x.reshape([B * T, this.config.nEmbd]);
+    // Gathering row b·T + T-1 of each sequence is an embedding lookup into the activations.
+    const lastIds = Tensor.from(Int32Array.from({ length: B }, (_, b) => b * T + T - 1), [B], { dtype: 'i32', device: this.device });
+    const last = embedding(rows, lastIds);          // (B, C)
+    lastIds.dispose();
+    ctx.release([x, rows]);
+    const h = this.ln_f.forward(last);
+    ctx.release([last]);
+    const logits = this.head(h, ctx);               // (B, V)
+    ctx.release([h]);
+    return logits;
+  }
+
+  /**
+   * Parameter groups for lib/optim's AdamW, from the table's decay flags: matrices that decay
+   * (with `weightDecay`, or the optimizer's default when absent), then everything else with
+   * weightDecay 0. Names are the parameters' (for optimizer checkpoints).
+   */
+  parameterGroups(weightDecay?: number): ParamGroup[] {
+    const named = this.namedParameters();
+    const pick = (decay: boolean) => named.filter((_, i) => this.specs[i].decay === decay);
+    const decayed = pick(true), rest = pick(false);
+    const group = (list: [string, Tensor][]) => ({ params: list.map(([, t]) => t), names: list.map(([n]) => n) });
+    return [
+      { ...group(decayed), ...(weightDecay === undefined ? {} : { weightDecay }) },
+      { ...group(rest), weightDecay: 0 },
+    ];
+  }
+
+  /** The parameters by name: the model's own tensors (save them; do not dispose them). */
+  stateDict(): Record<string, Tensor> {
+    return Object.fromEntries(this.namedParameters());
+  }
+
+  /**
+   * Copies every tensor of `stateDict` into the parameter of the same name (f32 or bf16 sources, any
+   * device). The names must be exactly the model's: a missing, unexpected or wrongly shaped tensor
+   * is an error naming it, raised before anything is copied.
+   */
+  loadStateDict(stateDict: Record<string, Tensor>): void {
+    const op = 'GPT.loadStateDict';
+    if (stateDict === null || typeof stateDict !== 'object' || Array.isArray(stateDict) || stateDict instanceof Tensor)
+      throw argError(op, 'stateDict', 'an object of tensors by name', describe(stateDict));
+    const params = new Map(this.namedParameters());
+    const missing = [...params.keys()].filter((n) => !Object.prototype.hasOwnProperty.call(stateDict, n));
+    const extra = Object.keys(stateDict).filter((n) => !params.has(n));
+    if (missing.length || extra.length) {
+      const list = (names: string[]) => names.slice(0, 6).map((n) => `"${n}"`).join(', ') + (names.length > 6 ? `, ... (${names.length} in all)` : '');
+      const parts = [];
+      if (missing.length) parts.push(`missing ${missing.length} tensor${missing.length > 1 ? 's' : ''}: ${list(missing)}`);
+      if (extra.length) parts.push(`unexpected ${extra.length} tensor${extra.length > 1 ? 's' : ''}: ${list(extra)}`);
+      throw new GlmError(op, `argument 'stateDict' does not match the model (${this.describeConfig()}): ${parts.join('; ')}`,
+        { argument: 'stateDict' });
+    }
+    for (const [name, p] of params) {
+      const t = stateDict[name];
+      const expected = `an f32 or bf16 tensor of shape [${p.shape.join(', ')}]`;
+      if (!(t instanceof Tensor) || t.disposed) throw argError(op, `stateDict["${name}"]`, expected, describe(t));
+      if ((t.dtype !== 'f32' && t.dtype !== 'bf16') || t.shape.join() !== p.shape.join())
+        throw argError(op, `stateDict["${name}"]`, expected, t.describe());
+    }
+    noGrad(() => {
+      for (const [name, p] of params) {
+        const src = stateDict[name];
+        if (src === p) continue;
+        const here = src.to(p.device);
+        native().copy(p.handle, here.handle);  // converts bf16 to f32
+        if (here !== src) here.dispose();
+      }
+    });
+  }
+
+  /** Frees the parameters (with their gradients) and the model's buffers. */
+  override dispose(): void {
+    super.dispose();
+    this.positionIds?.dispose();
+    this.sinusoid?.dispose();
+    this.positionIds = this.sinusoid = null;
+  }
+
+  /** "GPT 2 layers, 2 heads, 64 wide, vocab 65, block 64, learned positions" */
+  describeConfig(): string {
+    const c = this.config;
+    return `GPT ${c.nLayer} layers, ${c.nHead} heads, ${c.nEmbd} wide, vocab ${c.vocabSize}, block ${c.blockSize}, ${c.positional} positions${c.bias ? '' : ', no bias'}`;
+  }
+
+  /** Checks token ids [B, T] for this model; returns [B, T]. */
+  private checkIds(op: string, name: string, idx: unknown): [number, number] {
+    const expected = `an i32 Tensor of token ids [B, T] on ${this.device}`;
+    if (!(idx instanceof Tensor)) throw argError(op, name, expected, describe(idx));
+    if (idx.disposed) throw argError(op, name, 'a live tensor', 'a disposed tensor');
+    if (idx.dtype !== 'i32') throw argError(op, name, expected, idx.describe());
+    if (idx.rank !== 2 || idx.shape[0] < 1 || idx.shape[1] < 1)
+      throw argError(op, name, `${expected} with B, T >= 1`, `shape [${idx.shape.join(', ')}]`);
+    if (idx.device !== this.device) throw argError(op, name, `a tensor on ${this.device} (the model's device)`, `one on ${idx.device}`);
+    const T = idx.shape[1];
+    if (T > this.config.blockSize)
+      throw argError(op, name, `a sequence length T <= blockSize (${this.config.blockSize})`, `T = ${T} (shape [${idx.shape.join(', ')}])`);
+    return [idx.shape[0], T];
+  }
+
+  /** Validates forward options and makes the pass's context. */
+  private context(op: string, opts: unknown): ForwardContext {
+    if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw argError(op, 'opts', 'an options object', describe(opts));
+    const o = opts as Record<string, unknown>;
+    for (const k of Object.keys(o))
+      if (!FORWARD_KEYS.includes(k)) throw argError(op, `opts.${k}`, `one of the options ${FORWARD_KEYS.join(', ')}`, `unknown option "${k}"`);
+    const training = o.training ?? false;
+    if (typeof training !== 'boolean') throw argError(op, 'opts.training', 'a boolean', describe(training));
+    if (o.autocast !== undefined && o.autocast !== 'bf16') throw argError(op, 'opts.autocast', "'bf16' or undefined", describe(o.autocast));
+    if (o.logits !== undefined && typeof o.logits !== 'boolean') throw argError(op, 'opts.logits', 'a boolean', describe(o.logits));
+    let dropoutSeed = o.dropoutSeed;
+    if (dropoutSeed !== undefined && (typeof dropoutSeed !== 'number' || !Number.isSafeInteger(dropoutSeed) || dropoutSeed < 0))
+      throw argError(op, 'opts.dropoutSeed', 'a non-negative safe integer', describe(dropoutSeed));
+    const p = training ? this.config.dropout : 0;
+    if (p > 0 && dropoutSeed === undefined) dropoutSeed = this.dropoutSeeds.nextU32();
+    return new ForwardContext({ autocast: o.autocast as 'bf16' | undefined, dropout: p, dropoutSeed: dropoutSeed as number | undefined });
+  }
+
+  /** Embeddings (+ positions), dropout, then the blocks: the residual stream [B, T, C] before ln_f. */
+  private trunk(idx: Tensor, ctx: ForwardContext): Tensor {
+    const T = idx.shape[1];
+    let x = this.wte.forward(idx);                  // (B, T, C)
+    const pe = this.positionRows(T);                // (T, C) or null (rope)
+    if (pe) {
+      const tok = x;
+      x = add(tok, pe);
+      ctx.release([tok, pe]);
+    }
+    const dropped = ctx.dropout(x);
+    if (dropped !== x) ctx.release([x]);
+    x = dropped;
+    for (const block of this.h) {
+      const next = block.forward(x, ctx);
+      ctx.release([x]);
+      x = next;
+    }
+    return x;
+  }
+
+  /** The additive position embedding of positions 0..T-1, [T, C]; null for rope (applied in attention). */
+  private positionRows(T: number): Tensor | null {
+    const { positional, blockSize, nEmbd } = this.config;
+    if (positional === 'rope') return null;
+    if (positional === 'learned') {
+      this.positionIds ??= keep(Tensor.from(Int32Array.from({ length: blockSize }, (_, i) => i), [blockSize], { dtype: 'i32', device: this.device }));
+      const ids = new Tensor(native().view(this.positionIds.handle, [T], 0));
+      const rows = this.wpe!.forward(ids);
+      ids.dispose();  // the lookup's tape keeps its own view
+      return rows;
+    }
+    this.sinusoid ??= keep(Tensor.from(sinusoidalTable(blockSize, nEmbd), [blockSize, nEmbd], { device: this.device }));
+    return new Tensor(native().view(this.sinusoid.handle, [T, nEmbd], 0));
+  }
+
+  /** The tied head: h [..., C] → logits [..., V] = h·wteᵀ, in the compute dtype. */
+  private head(h: Tensor, ctx: ForwardContext): Tensor {
+    const hc = ctx.compute(h);
+    const w = ctx.compute(this.wte.weight);
+    const logits = matmul(hc, w, { transB: true });
+    ctx.release([hc, w], h, this.wte.weight);
+    return logits;
+  }
+}
