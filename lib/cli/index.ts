@@ -4,8 +4,12 @@
  */
 import { Command } from 'commander';
 
+import { GlmError } from '../errors';
+
 import { benchCommand } from './bench';
+import { evalCommand } from './eval';
 import { infoCommand } from './info';
+import { addTrainOptions, intOption, trainCommand, TrainCliOptions } from './train';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const pkg = require('../../package.json') as { version: string };
@@ -22,6 +26,23 @@ export function buildCli(): Command {
     .description('show the build (CPU features, CUDA), devices, threads and memory')
     .option('--json', 'print JSON')
     .action((opts) => infoCommand(opts));
+  addTrainOptions(
+    program
+      .command('train')
+      .description('train a GPT on text files or directories (default: the built-in State of the Union corpus)')
+      .argument('[files...]', 'text files and/or directories'),
+  ).action(async (files: string[], opts: TrainCliOptions) => {
+    process.exitCode = await trainCommand(files, opts);
+  });
+  program
+    .command('eval')
+    .description('loss and perplexity of a trained run, on its validation split or on the given files')
+    .argument('<dir>', 'run directory written by glm train')
+    .argument('[files...]', 'text files and/or directories to evaluate on')
+    .option('--device <device>', 'cpu, cuda or cuda:N', 'cpu')
+    .option('--batch <n>', 'windows per batch', intOption('batch'))
+    .option('--json', 'print JSON')
+    .action((dir: string, files: string[], opts) => evalCommand(dir, files, opts));
   program
     .command('bench')
     .description('time the core kernels (GEMM, attention, cross-entropy) on a device')
@@ -36,7 +57,12 @@ if (require.main === module) {
   buildCli()
     .parseAsync(process.argv)
     .catch((err: unknown) => {
-      console.error(`glm: ${err instanceof Error ? err.message : String(err)}`);
+      // Bad input (a GlmError names what was wrong) exits 2; anything unexpected exits 1 with its stack.
+      if (err instanceof GlmError) {
+        console.error(`glm: ${err.message}`);
+        process.exit(2);
+      }
+      console.error(`glm: ${err instanceof Error ? (process.env.GLM_DEBUG ? err.stack : err.message) : String(err)}`);
       process.exit(1);
     });
 }

@@ -1,0 +1,178 @@
+/**
+ * One training run from a user's options to a run directory: resolve the corpus, build or reload the
+ * tokenizer and the token shard, build or reload the model and optimizer, then drive the loop
+ * (trainer.ts) with checkpoints written as one unit (checkpoint.ts). A new run refuses a directory
+ * that already holds a checkpoint (nothing is overwritten); `resume` continues one, refusing an
+ * incompatible config.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+import { BatchSampler, ensureShard, resolveCorpus, splitTokens } from '../data';
+import type { Corpus } from '../data';
+import { GlmError } from '../errors';
+import { writeJsonAtomic } from '../io/atomic';
+import { MetricsLog, readMetrics } from '../io/metrics';
+import { lossSeriesFromMetrics, writeLossPlot } from '../io/plot';
+import { loadTensors, saveTensorsSync } from '../io/tensors';
+import { GPT, gptConfig, GPTConfig, GPTPresetName, GPT_PRESETS } from '../models/gpt';
+import { AdamW } from '../optim/adamw';
+import type { Tokenizer } from '../tokenizer';
+import { scope } from '../scope';
+import { commitCheckpoint, recoverCheckpoint } from './checkpoint';
+import { loadModelWeights, saveModelWeights } from './modelFile';
+import { hasCheckpoint, incompatibilities, readJson, RUN_FORMAT, RunConfig, runPath, RunState } from './runDir';
+import { resolveSettings, TrainSettings, TrainSettingsInput } from './settings';
+import { buildTokenizer, loadRunTokenizer, TokenizerChoice } from './tokenizerSetup';
+import { LoopResult, runLoop, TrainEvent } from './trainer';
+
+/** What `glm train` (or a program) asks for. */
+export interface TrainOptions {
+  /** The run directory (created when missing). */
+  out: string;
+  /** Text files and/or directories; none: the default corpus. */
+  files?: string[];
+  preset?: GPTPresetName;
+  /** Architecture overrides on the preset (vocabSize comes from the tokenizer). */
+  model?: Partial<Omit<GPTConfig, 'vocabSize'>>;
+  tokenizer?: TokenizerChoice;
+  /** Continue the checkpoint in `out`. */
+  resume?: boolean;
+  train?: TrainSettingsInput;
+}
+
+/** Messages for the user that are not loop events (what was found, built, reused). */
+export type InfoSink = (line: string) => void;
+
+export interface TrainResult extends LoopResult {
+  dir: string;
+  config: RunConfig;
+}
+
+const op = 'train';
+
+function checkPreset(preset: unknown): GPTPresetName {
+  const names = Object.keys(GPT_PRESETS);
+  if (typeof preset !== 'string' || !names.includes(preset))
+    throw new GlmError(op, `unknown preset ${JSON.stringify(preset)}; expected one of ${names.join(', ')}`, {
+      argument: 'preset', expected: names.join(' | '), actual: String(preset),
+    });
+  return preset as GPTPresetName;
+}
+
+/** Source paths as saved in config.json (absolute, so a resume from another cwd finds the same corpus). */
+function sourcesOf(corpus: Corpus): string[] {
+  return corpus.isDefault ? ['<default corpus: State of the Union addresses>'] : corpus.files.map((f) => f.path);
+}
+
+/** Trains per `options`, reporting through `onEvent`/`info`; stops cleanly when `signal` aborts. */
+export async function train(options: TrainOptions, onEvent: (e: TrainEvent) => void = () => {}, info: InfoSink = () => {}, signal?: AbortSignal): Promise<TrainResult> {
+  const dir = path.resolve(options.out);
+  const resuming = options.resume ?? false;
+  if (resuming && !hasCheckpoint(dir)) throw new GlmError(op, `--resume: '${dir}' holds no checkpoint (config.json and state.json)`);
+  if (!resuming && hasCheckpoint(dir))
+    throw new GlmError(op, `'${dir}' already holds a run; pass --resume to continue it or choose another --out (nothing was overwritten)`);
+  if (resuming) {
+    const how = recoverCheckpoint(dir);
+    if (how !== 'clean') info(`recovered an interrupted checkpoint write (${how})`);
+  }
+  const saved = resuming ? readJson<RunConfig>(runPath(dir, 'config')) : null;
+
+  // On resume the saved run is the base; options given now must agree with it (checked below).
+  const preset = checkPreset(options.preset ?? saved?.preset ?? 'tiny');
+  const given = Object.fromEntries(Object.entries(options.train ?? {}).filter(([, v]) => v !== undefined));
+  const settings: TrainSettings = resolveSettings(preset, saved ? { ...saved.train, ...given } : given);
+  if (saved && settings.steps !== saved.train.steps)
+    info(`steps: ${saved.train.steps} -> ${settings.steps}; the learning-rate schedule follows the new total from here on`);
+  const corpus = await resolveCorpus(options.files?.length ? options.files : undefined);
+  info(`corpus: ${corpus.isDefault ? 'the default corpus (State of the Union addresses)' : `${corpus.files.length} file(s)`}, ` +
+    `${(corpus.totalBytes / 1e6).toFixed(1)} MB${corpus.skipped.length ? `, ${corpus.skipped.length} file(s) skipped` : ''}`);
+  fs.mkdirSync(dir, { recursive: true });
+
+  const tokenizer: Tokenizer = resuming ? loadRunTokenizer(runPath(dir, 'tokenizer')) : await buildTokenizer(options.tokenizer ?? { kind: 'char' }, corpus, info);
+  const asksModel = options.preset !== undefined || Object.keys(options.model ?? {}).length > 0;
+  const model = saved && !asksModel ? saved.model : gptConfig(preset, { ...options.model, vocabSize: tokenizer.vocabSize });
+  const config: RunConfig = {
+    format: RUN_FORMAT,
+    preset,
+    model: { ...model },
+    tokenizer: { kind: options.tokenizer?.kind ?? tokenizer.kind, vocabSize: tokenizer.vocabSize },
+    data: { sources: sourcesOf(corpus) },
+    train: settings,
+  };
+  if (saved) {
+    const diffs = incompatibilities(saved, config);
+    if (diffs.length) throw new GlmError(op, `--resume: the run in '${dir}' has another config (nothing was changed):\n  ${diffs.join('\n  ')}`);
+  }
+
+  const shardFile = path.join(dir, 'data', 'tokens.bin');
+  fs.mkdirSync(path.dirname(shardFile), { recursive: true });
+  const { shard, rebuilt } = await ensureShard(shardFile, corpus, tokenizer);
+  info(`tokens: ${shard.length.toLocaleString('en-US')} (${rebuilt ? 'tokenized now' : 'reused the shard'}; vocab ${tokenizer.vocabSize})`);
+  const split = splitTokens(shard.length, { valFraction: settings.valFraction });
+  const B = settings.batchSize, T = model.blockSize;
+  const trainSampler = new BatchSampler({ tokens: shard.tokens, ranges: split.train, batchSize: B, blockSize: T, seed: settings.seed, name: 'training' });
+  const valSampler = new BatchSampler({ tokens: shard.tokens, ranges: split.val, batchSize: B, blockSize: T, seed: settings.seed + 1, name: 'validation' });
+
+  const gpt = new GPT(model, { seed: settings.seed, device: settings.device });
+  const optimizer = new AdamW(gpt.parameterGroups(settings.weightDecay), { lr: settings.lr, betas: [settings.beta1, settings.beta2], weightDecay: settings.weightDecay });
+  let start = { step: 0, tokensSeen: 0, elapsedMs: 0, lastValLoss: null as number | null };
+  if (resuming) {
+    const state = readJson<RunState>(runPath(dir, 'state'));
+    loadModelWeights(runPath(dir, 'model'), gpt);
+    scope(() => optimizer.loadState(loadTensors(runPath(dir, 'optimizer'), { device: settings.device }).tensors, state.optimizer));
+    trainSampler.setState(state.sampler as Parameters<BatchSampler['setState']>[0]);
+    start = { step: state.step, tokensSeen: state.tokensSeen, elapsedMs: state.elapsedMs, lastValLoss: state.lastValLoss };
+    info(`resuming at step ${state.step} of ${settings.steps}`);
+  } else {
+    writeJsonAtomic(runPath(dir, 'config'), config);
+    tokenizer.save(runPath(dir, 'tokenizer'));
+  }
+  info(`model: ${preset} (${model.nLayer} layers, ${model.nHead} heads, ${model.nEmbd} wide, block ${model.blockSize}), ` +
+    `${(gpt.numParameters() / 1e6).toFixed(2)}M parameters on ${settings.device}${settings.autocast === 'bf16' ? ' (bf16 autocast)' : ''}`);
+
+  const metrics = MetricsLog.open(runPath(dir, 'metrics'), resuming ? { keepUpToStep: start.step } : {});
+  const plot = (): void => {
+    const entries = readMetrics(runPath(dir, 'metrics')).entries;
+    writeLossPlot(runPath(dir, 'plotSvg'), runPath(dir, 'plotPng'), lossSeriesFromMetrics(entries), { title: `${preset} on ${corpus.isDefault ? 'the default corpus' : 'your corpus'}` });
+  };
+  const checkpoint = (step: number, lastValLoss: number | null, tokensSeen: number, elapsedMs: number): void => {
+    metrics.sync();
+    const state: RunState = { step, tokensSeen, elapsedMs, lastValLoss, sampler: trainSampler.getState(), optimizer: optimizer.stateInfo() };
+    commitCheckpoint(dir, step, {
+      [path.basename(runPath(dir, 'model'))]: (p) => saveModelWeights(p, gpt, step),
+      [path.basename(runPath(dir, 'optimizer'))]: (p) => saveTensorsSync(p, optimizer.stateTensors(), { step: String(step) }),
+      [path.basename(runPath(dir, 'state'))]: (p) => writeJsonAtomic(p, state),
+    });
+  };
+  try {
+    const result = await runLoop(
+      {
+        model: gpt, optimizer, settings, train: trainSampler, val: valSampler,
+        decode: (ids) => tokenizer.decode(ids),
+        samplePrompt: samplePrompt(tokenizer),
+        checkpoint,
+        log: (r) => metrics.append(r as never),
+      },
+      start,
+      (e) => {
+        if (e.type === 'eval') plot();
+        onEvent(e);
+      },
+      signal,
+    );
+    return { ...result, dir, config };
+  } finally {
+    metrics.close();
+    optimizer.dispose();
+    gpt.dispose();
+  }
+}
+
+/** Ids that open a text sample: a newline when the tokenizer has one, else the eos/bos token. */
+function samplePrompt(tokenizer: Tokenizer): number[] {
+  const nl = tokenizer.encode('\n');
+  if (nl.length === 1) return [nl[0]];
+  const eos = tokenizer.specialId('eos') ?? tokenizer.specialId('bos');
+  return eos !== undefined ? [eos] : [0];
+}

@@ -1,0 +1,172 @@
+/**
+ * The training loop of `glm train`: batches from the sampler, forward and backward with gradient
+ * accumulation, global-norm clipping, the warmup + cosine schedule and fused AdamW; periodic
+ * evaluation (val loss, perplexity, a text sample, the loss plot) and checkpoints; exact resume;
+ * a clean stop on an AbortSignal (the CLI wires SIGINT/SIGTERM to it).
+ *
+ * Reproducibility: everything random is derived from the seed and the step (the batch sampler's
+ * state is checkpointed; dropout seeds are a hash of seed, step and micro-batch), so a run stopped and
+ * resumed computes the same losses as one that never stopped.
+ */
+import { noGrad } from '../autograd';
+import { GPT } from '../models/gpt';
+import { scale } from '../ops/elementwise';
+import { AdamW } from '../optim/adamw';
+import { clipGradNorm } from '../optim/clip';
+import { cosineWithWarmup } from '../optim/schedule';
+import { scope } from '../scope';
+import { Tensor } from '../tensor';
+import type { BatchSampler } from '../data';
+import { sampleTokens } from './sample';
+import { TrainSettings } from './settings';
+
+/** What the loop reports as it goes; the CLI draws a progress bar and log lines from these. */
+export type TrainEvent =
+  | { type: 'step'; step: number; steps: number; loss: number; lr: number; gradNorm: number; tokensPerSec: number; elapsedMs: number }
+  | { type: 'eval'; step: number; valLoss: number; perplexity: number; trainLoss: number | null; sample: string }
+  | { type: 'checkpoint'; step: number };
+
+/** The pieces of a prepared run that the loop drives (see run.ts). */
+export interface LoopContext {
+  model: GPT;
+  optimizer: AdamW;
+  settings: TrainSettings;
+  train: BatchSampler;
+  val: BatchSampler;
+  /** Turns sampled ids into text for the eval line. */
+  decode: (ids: number[]) => string;
+  /** Ids that start a text sample (e.g. the tokenizer's newline or bos). */
+  samplePrompt: number[];
+  /** Writes a checkpoint for `step` (after the step's update). */
+  checkpoint: (step: number, lastValLoss: number | null, tokensSeen: number, elapsedMs: number) => void;
+  /** Appends a metrics record. */
+  log: (record: Record<string, unknown>) => void;
+}
+
+/** Where the loop starts: step 0 for a new run, the checkpoint's step for a resume. */
+export interface LoopStart {
+  step: number;
+  tokensSeen: number;
+  elapsedMs: number;
+  lastValLoss: number | null;
+}
+
+export interface LoopResult {
+  step: number;
+  stoppedBy: 'done' | 'signal';
+  lastValLoss: number | null;
+  tokensSeen: number;
+}
+
+/** The dropout seed of one micro-batch: a hash of (seed, step, micro) so a resume redraws the same masks. */
+export function dropoutSeed(seed: number, step: number, micro: number): number {
+  let h = (seed ^ Math.imul(step + 1, 0x9e3779b1) ^ Math.imul(micro + 1, 0x85ebca77)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+function batchTensors(b: { x: Int32Array; y: Int32Array }, batchSize: number, device: string): [Tensor, Tensor] {
+  const T = b.x.length / batchSize;
+  return [
+    Tensor.from(b.x, [batchSize, T], { dtype: 'i32', device }),
+    Tensor.from(b.y, [batchSize, T], { dtype: 'i32', device }),
+  ];
+}
+
+/** Mean validation loss over `iters` fixed batches (the same batches at every evaluation). */
+export async function evaluateLoss(model: GPT, val: BatchSampler, iters: number, batchSize: number, device: string, autocast: 'bf16' | 'none'): Promise<number> {
+  let total = 0;
+  const batches = val.evalBatches(iters);
+  for (const b of batches) {
+    total += await scope(() =>
+      noGrad(() => {
+        const [x, y] = batchTensors(b, batchSize, device);
+        return model.forward(x, y, { autocast: autocast === 'bf16' ? 'bf16' : undefined }).loss!;
+      }).item(),
+    );
+  }
+  return total / batches.length;
+}
+
+/**
+ * Runs optimizer steps from `start.step + 1` to `settings.steps`, evaluating and checkpointing every
+ * `evalInterval` steps and at the end. When `signal` aborts, the current step finishes, a checkpoint
+ * is written and the loop returns with stoppedBy 'signal'.
+ */
+export async function runLoop(ctx: LoopContext, start: LoopStart, onEvent: (e: TrainEvent) => void, signal?: AbortSignal): Promise<LoopResult> {
+  const { model, optimizer, settings: s } = ctx;
+  const schedule = cosineWithWarmup({ maxLr: s.lr, minLr: s.minLr, warmupSteps: s.warmupSteps, totalSteps: s.steps });
+  const params = optimizer.params;
+  const tokensPerStep = s.batchSize * s.gradAccum * model.config.blockSize;
+  let { tokensSeen, elapsedMs, lastValLoss } = start;
+  let step = start.step;
+  let lastTrainLoss: number | null = null;
+  let windowStart = performance.now();
+  let windowTokens = 0;
+  const autocast = s.autocast === 'bf16' ? 'bf16' : undefined;
+  const evaluate = async (): Promise<void> => {
+    const t0 = performance.now();
+    const valLoss = await evaluateLoss(model, ctx.val, s.evalIters, s.batchSize, s.device, s.autocast);
+    let sample = '';
+    if (s.sampleTokens > 0) {
+      sample = ctx.decode(await sampleTokens(model, ctx.samplePrompt, s.sampleTokens, { seed: s.seed + step, device: s.device }));
+    }
+    lastValLoss = valLoss;
+    const perplexity = Math.exp(valLoss);
+    ctx.log({ type: 'eval', step, valLoss, perplexity, sample });
+    onEvent({ type: 'eval', step, valLoss, perplexity, trainLoss: lastTrainLoss, sample });
+    windowStart += performance.now() - t0;  // evaluation time does not count against tokens/s
+  };
+  const save = (): void => {
+    ctx.checkpoint(step, lastValLoss, tokensSeen, elapsedMs);
+    onEvent({ type: 'checkpoint', step });
+  };
+
+  if (step === 0) await evaluate();
+  while (step < s.steps) {
+    const t0 = performance.now();
+    const lr = schedule(step);
+    optimizer.lr = lr;
+    const { loss, gradNorm } = await scope(async () => {
+      const microLosses: Tensor[] = [];
+      for (let micro = 0; micro < s.gradAccum; micro++) {
+        const [x, y] = batchTensors(ctx.train.next(), s.batchSize, s.device);
+        const l = model.forward(x, y, { training: true, dropoutSeed: dropoutSeed(s.seed, step, micro), autocast }).loss!;
+        (s.gradAccum === 1 ? l : scale(l, 1 / s.gradAccum)).backward();
+        microLosses.push(l.detach());
+      }
+      let norm: Tensor | null = null;
+      if (s.gradClip > 0) {
+        const clip = clipGradNorm(params, s.gradClip);
+        norm = clip.norm;
+        optimizer.step({ gradScale: clip.coef });
+      } else {
+        optimizer.step();
+      }
+      optimizer.zeroGrad();
+      let sum = 0;
+      for (const v of microLosses) sum += await v.item();
+      return { loss: sum / s.gradAccum, gradNorm: norm ? await norm.item() : NaN };
+    });
+    step++;
+    tokensSeen += tokensPerStep;
+    windowTokens += tokensPerStep;
+    const now = performance.now();
+    elapsedMs += now - t0;
+    const tokensPerSec = (windowTokens / Math.max(now - windowStart, 1e-3)) * 1000;
+    if (now - windowStart > 10_000) {
+      windowStart = now;
+      windowTokens = 0;
+    }
+    lastTrainLoss = loss;
+    ctx.log({ type: 'train', step, loss, lr, gradNorm, tokensPerSec: Math.round(tokensPerSec), elapsedMs: Math.round(elapsedMs) });
+    onEvent({ type: 'step', step, steps: s.steps, loss, lr, gradNorm, tokensPerSec, elapsedMs });
+    if (!Number.isFinite(loss)) throw new Error(`train: the loss became ${loss} at step ${step} (try a lower --lr); the last checkpoint is intact`);
+    const aborted = signal?.aborted ?? false;
+    if (step % s.evalInterval === 0 || step === s.steps) await evaluate();
+    if (step % s.evalInterval === 0 || step === s.steps || aborted) save();
+    if (aborted) return { step, stoppedBy: 'signal', lastValLoss, tokensSeen };
+  }
+  return { step, stoppedBy: 'done', lastValLoss, tokensSeen };
+}
