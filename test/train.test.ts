@@ -80,6 +80,17 @@ test('a run stopped at step 10 and resumed logs the same losses as one that neve
   for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-6, `step ${i + 1}: ${a[i]} vs ${b[i]}`);
 });
 
+test('gradient accumulation: 2 micro-batches of 4 train like one batch of 8 (the sampler draws the same windows)', async () => {
+  const one = base('accum1', 6), two = base('accum2', 6);
+  two.train = { ...two.train, batchSize: 4, gradAccum: 2 };
+  await train(one);
+  await train(two);
+  const a = trainLosses(one.out), b = trainLosses(two.out);
+  assert.is(b.length, 6);
+  // Equal-sized micro-batches: the mean of their means is the batch mean; only f32 summation order differs.
+  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 2e-5 * Math.abs(a[i]), `step ${i + 1}: ${a[i]} vs ${b[i]}`);
+});
+
 function snapshot(dir: string): string {
   return fs.readdirSync(dir).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort()
     .map((f) => `${f}:${fs.readFileSync(path.join(dir, f)).toString('base64')}`).join('\n');
