@@ -18,7 +18,7 @@ const TWO_32 = 4294967296;
 const TWO_53 = 9007199254740992;
 
 /** murmur3's 32-bit finaliser: a bijection on u32 with full avalanche, used to spread seeds. */
-function fmix32(h: number): number {
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

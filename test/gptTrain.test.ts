@@ -3,8 +3,6 @@
  * autocast stays close to f32 (loss and gradients); dropout is deterministic per seed and off
  * outside training; allocated memory stays flat over a few dozen steps.
  */
-import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
 
 import * as assert from 'uvu/assert';
 
@@ -14,20 +12,9 @@ import { GPT, GPTConfig } from '../lib/models/gpt';
 import { dropoutOp } from '../lib/nn/availableOps';
 import { assertClose, assertThrows } from './helpers/assert';
 import { deviceSuites } from './helpers/devices';
+import { settledAllocated } from './helpers/memory';
 import { rng, Rng } from './helpers/random';
 import { randomGptParams } from './reference/gpt';
-
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
-// Earlier test files leave garbage tensors the GC may finalize at any time: collect them first.
-async function settledAllocated(device: string): Promise<number> {
-  for (let i = 0; i < 3; i++) {
-    gc();
-    await new Promise((r) => setImmediate(r));
-  }
-  glm.synchronize(device);
-  return glm.memory(device).allocated;
-}
 
 let dropoutMissing = '';
 try {

@@ -2,28 +2,12 @@
  * A small transformer trained for 1000 steps with forward, backward and AdamW: the loss falls and the
  * allocated device bytes stay flat (the tape and scopes free every activation and gradient).
  */
-import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
-
 import * as assert from 'uvu/assert';
 
-import * as glm from '../lib/index';
 import { ops, optim, scope, Tensor } from '../lib/index';
 import { deviceSuites } from './helpers/devices';
+import { settledAllocated } from './helpers/memory';
 import { rng } from './helpers/random';
-
-// Earlier test files leave garbage tensors that the GC may finalize at any time; collect them before
-// each measurement so only this test's own allocations are compared.
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
-async function settledAllocated(device: string): Promise<number> {
-  for (let i = 0; i < 3; i++) {
-    gc();
-    await new Promise((r) => setImmediate(r));
-  }
-  glm.synchronize(device);
-  return glm.memory(device).allocated;
-}
 
 const V = 11, C = 16, H = 2, T = 8, B = 2;
 

@@ -5,6 +5,7 @@
  * intermediates may be freed as soon as they are consumed (only when nothing records a tape).
  */
 import { isGradEnabled } from '../autograd';
+import { fmix32 } from '../random';
 import { Tensor } from '../tensor';
 import { dropoutOp } from './availableOps';
 
@@ -21,15 +22,6 @@ export interface ForwardContextOptions {
   dropoutSeed?: number;
 }
 
-/** murmur3's 32-bit finaliser: spreads (seed, site) into well-separated mask seeds. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /**
  * The seed of dropout site `site` in a pass seeded with `seed`: distinct sites (and distinct steps,

@@ -14,6 +14,7 @@ import { scale } from '../ops/elementwise';
 import { AdamW } from '../optim/adamw';
 import { clipGradNorm } from '../optim/clip';
 import { cosineWithWarmup } from '../optim/schedule';
+import { fmix32 } from '../random';
 import { scope } from '../scope';
 import { Tensor } from '../tensor';
 import type { BatchSampler } from '../data';
@@ -60,10 +61,7 @@ export interface LoopResult {
 
 /** The dropout seed of one micro-batch: a hash of (seed, step, micro) so a resume redraws the same masks. */
 export function dropoutSeed(seed: number, step: number, micro: number): number {
-  let h = (seed ^ Math.imul(step + 1, 0x9e3779b1) ^ Math.imul(micro + 1, 0x85ebca77)) >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
-  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
-  return (h ^ (h >>> 16)) >>> 0;
+  return fmix32(fmix32(fmix32(seed) ^ step) ^ micro);
 }
 
 function batchTensors(b: { x: Int32Array; y: Int32Array }, batchSize: number, device: string): [Tensor, Tensor] {
