@@ -263,6 +263,6 @@ void kernel256(int rows, int cols, int64_t kc, const float* A, const float* B, c
 
 }  // namespace
 
-extern const LevelInfo kLevelAvx2 = {kMR, 16, 8, &kernel256<float>, &kernel256<bf16>, false};
+extern const LevelInfo kLevelAvx2 = {kMR, 16, 8, &kernel256<float>, &kernel256<bf16>, false, 0, nullptr, nullptr, true};
 
 }  // namespace glm::cpu::gemm

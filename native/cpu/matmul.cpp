@@ -27,6 +27,7 @@
 #include <new>
 #include <thread>
 #include <type_traits>
+#include <unistd.h>
 #include <vector>
 
 #include "../core/cpu_features.h"
@@ -50,23 +51,28 @@ using namespace gemm;
 // Cache blocking, tuned on a 2-core Sapphire Rapids (48 KiB L1d, 2 MiB L2 per core).
 // GLM_GEMM_BLOCKING="kc,aBlockBytes,bBlockBytes,bf16WorkBytes" overrides it, read once per process:
 // the tests shrink every block so that small problems cross all the block boundaries.
+// The AVX2 level (6×16 tiles) sizes a thread's B block from this machine's L2 instead: half of it
+// (Zen 2/3 and many Intel cores have 256-512 KiB, where 1 MiB of B would stream from L3).
 struct Blocking {
   int64_t kcMax = 384;              // A panel 14×384×4 = 21 KiB stays in L1
   int64_t aBlockBytes = 8 << 20;    // the shared A block, in L3
   int64_t bBlockBytes = 1 << 20;    // a thread's B block: half of its L2
   int64_t workBytes = 16 << 20;     // f32 partial sums of a bf16 C between K blocks
+  int64_t bBlockBytesAvx2 = 256 << 10;
 };
 
 const Blocking& blocking() {
   static const Blocking b = [] {
     Blocking r;
+    const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    if (l2 > 0) r.bBlockBytesAvx2 = std::clamp<int64_t>(l2 / 2, 128 << 10, 1 << 20);
     if (const char* env = std::getenv("GLM_GEMM_BLOCKING")) {
       long long v[4];
       if (std::sscanf(env, "%lld,%lld,%lld,%lld", &v[0], &v[1], &v[2], &v[3]) == 4 && v[0] > 0 && v[1] > 0 &&
           v[2] > 0 && v[3] > 0) {
         r.kcMax = v[0];
         r.aBlockBytes = v[1];
-        r.bBlockBytes = v[2];
+        r.bBlockBytes = r.bBlockBytesAvx2 = v[2];
         r.workBytes = v[3];
       }
     }
@@ -174,7 +180,8 @@ Plan makePlan(const LevelInfo& L, int64_t M, int64_t N, int64_t K, int threads) 
 
   if (p.sharedA) {
     // Units of B panels: at most a B block that fits in L2, and enough of them to share out.
-    const int64_t maxPanels = std::max<int64_t>(1, bl.bBlockBytes / (4 * kc * p.nr));
+    const int64_t bBytes = L.bBlockFromL2 ? bl.bBlockBytesAvx2 : bl.bBlockBytes;
+    const int64_t maxPanels = std::max<int64_t>(1, bBytes / (4 * kc * p.nr));
     const int64_t units = std::max(ceilDiv(nPanels, maxPanels), std::min(nPanels, unitsWanted));
     p.unitPanels = ceilDiv(nPanels, units);
     p.sharedFloats = size_t(mPanels * p.aPanelFloats);
