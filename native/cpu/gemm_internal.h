@@ -55,7 +55,8 @@ struct LevelInfo {
   int narrowMax = 0;
   KernelFn<float> narrowF32 = nullptr;
   KernelFn<bf16> narrowBf16 = nullptr;
-  bool bBlockFromL2 = false;  // size a thread's B block from this machine's L2 (matmul.cpp's Blocking)
+  // Size a thread's B block from this machine's L2 and split work finer (matmul.cpp: Blocking, makePlan).
+  bool bBlockFromL2 = false;
 };
 
 const LevelInfo& levelInfo(int level);  // 0 scalar, 1 AVX2+FMA, 2 AVX-512
