@@ -85,6 +85,19 @@ export function record(
   return output;
 }
 
+let tensorModule: typeof import('./tensor') | null = null;
+
+/**
+ * The Tensor class, loaded on first use (tensor.ts imports this module, so a static import would be
+ * circular) and then kept: a require() per backward costs a module resolution each time, tens of
+ * microseconds under a loader such as tsx.
+ */
+function tensorClass(): typeof import('./tensor').Tensor {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  if (!tensorModule) tensorModule = require('./tensor') as typeof import('./tensor');
+  return tensorModule.Tensor;
+}
+
 function topoOrder(root: Tensor): Tensor[] {
   const order: Tensor[] = [];
   const seen = new Set<Tensor>();
@@ -127,7 +140,7 @@ function accumulate(target: Tensor, grad: Tensor): void {
 export function backward(root: Tensor, gradient?: Tensor): void {
   const op = 'backward';
   if (!root.requiresGrad) throw new GlmError(op, 'the tensor does not require grad: nothing recorded a graph to it');
-  const { Tensor: T } = require('./tensor') as typeof import('./tensor');
+  const T = tensorClass();
   let seed: Tensor;
   if (gradient) {
     if (gradient.shape.join() !== root.shape.join() || gradient.dtype !== root.dtype)

@@ -146,6 +146,33 @@ deviceSuites('stream', (test, device) => {
     x.dispose();
   });
 
+  test('a small op never overtakes queued work (the CPU runs small ops inline only when idle)', async () => {
+    // A product of ones that takes a few ms, then a small op on its last row: run before or during
+    // the product, the small op would read NaN (new blocks are NaN-filled) or partial sums.
+    const a = Tensor.ones([512, 512], { device }), b = Tensor.ones([512, 512], { device });
+    glm.synchronize(device);
+    native().setPoison(device, true);
+    try {
+      for (let round = 0; round < 3; round++) {
+        const small = ops.scale(ops.matmul(a, b).select(511), 3);  // ~1 us of work: inline if idle
+        assertClose(small.toArraySync(), new Float64Array(512).fill(512 * 3), 0, `round ${round}`);
+      }
+    } finally {
+      native().setPoison(device, false);
+    }
+  });
+
+  test('an error of a small op is deferred to the next read, and later work is skipped until then', async () => {
+    const x = Tensor.from(rng().normals(4 * 5), [4, 5], { device });
+    glm.synchronize(device);  // an idle stream: the next small ops may run inline
+    const loss = ops.softmaxCrossEntropy(x, Tensor.from(new Int32Array([0, 9, 2, 3]), [4], { device }));  // returns
+    const y = ops.add(Tensor.ones([4], { device }), Tensor.ones([4], { device }));  // skipped: after a failed op
+    await assertThrows(() => y.toArray(), 'softmaxCrossEntropy', 'row 1', 'got 9');
+    loss.dispose();  // its value is garbage: the error was reported (once) by the read above
+    const z = ops.add(Tensor.ones([4], { device }), Tensor.ones([4], { device }));
+    assertClose(await z.toArray(), [2, 2, 2, 2], 0, 'the stream works again after the error was reported');
+  });
+
   test('native errors surface as JS errors naming the op, never a crash', async () => {
     const x = Tensor.ones([4], { device });
     await assertThrows(() => native().view(x.handle, [5], 0), 'view', 'does not fit');

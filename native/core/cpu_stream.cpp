@@ -1,5 +1,7 @@
-// The CPU stream: a worker thread draining a FIFO of ops. See stream.h.
+// The CPU stream: a worker thread draining a FIFO of ops, and small ops run inline by the submitting
+// thread while the worker is idle. See stream.h.
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
 #include <exception>
 #include <memory>
@@ -26,6 +28,39 @@ class CpuStream : public Stream {
       pending_++;
     }
     cv_.notify_one();
+  }
+
+  void submitSmall(const char* op, std::function<void()> work) override {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      GLM_REQUIRE(!stopped_, op, "the cpu stream has been shut down (process exiting)");
+      if (pending_ != 0 || !inlineEnabled_) {
+        queue_.push_back(Task{op, std::move(work), nullptr});
+        pending_++;
+        work = nullptr;
+      } else {
+        // Counted as pending and flagged so that synchronize() on another thread waits for it
+        // and the worker starts nothing submitted meanwhile before it.
+        pending_++;
+        inline_ = true;
+      }
+    }
+    if (!work) {
+      cv_.notify_one();
+      return;
+    }
+    Task task{op, std::move(work), nullptr};
+    run(task);
+    task = Task{};  // release the captured tensors before reporting idle, as the worker does
+    bool queued;
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      pending_--;
+      inline_ = false;
+      queued = !queue_.empty();
+    }
+    if (queued) cv_.notify_one();
+    else idle_.notify_all();
   }
 
   void synchronize() override {
@@ -73,7 +108,7 @@ class CpuStream : public Stream {
       Task task;
       {
         std::unique_lock<std::mutex> lock(m_);
-        cv_.wait(lock, [this] { return stopped_ || !queue_.empty(); });
+        cv_.wait(lock, [this] { return (!queue_.empty() && !inline_) || (stopped_ && queue_.empty()); });
         if (queue_.empty()) return;  // stopped and drained
         task = std::move(queue_.front());
         queue_.pop_front();
@@ -126,6 +161,12 @@ class CpuStream : public Stream {
   std::deque<Task> queue_;
   size_t pending_ = 0;
   bool stopped_ = false;
+  bool inline_ = false;  // an op is running inline on a submitting thread
+  // GLM_CPU_INLINE=0 queues every op (to compare, or to debug with every kernel on the worker).
+  const bool inlineEnabled_ = [] {
+    const char* env = std::getenv("GLM_CPU_INLINE");
+    return !(env && std::string(env) == "0");
+  }();
   std::string error_;
   std::thread worker_;
 };

@@ -146,8 +146,88 @@ inline double countedRow(const Job<T>& j, T* dl, const T* x, int32_t t, float* s
   return (double(M) - xt) + logS;  // the difference first: exact when M and x[t] are huge and close
 }
 
+// countedRow for a row of one chunk (V <= kChunk), the common case of small vocabularies, where
+// the per-row constant costs dominate: exp(max - lse) is 1 / sum, so no exp of the combination and
+// no second pass over chunk maxima.
+template <class Vec, class T>
+inline double countedSmallRow(const Job<T>& j, T* dl, const T* x, int32_t t, float* scratch, float* chunkMaxes) {
+  const int64_t V = j.V;
+  const float xt = toF32(x[t]);  // read before dl, which may be x itself, is written
+  const float m = chunkMax<Vec>(x, V);
+  if (m == -kInf) return countedRow<Vec>(j, dl, x, t, scratch, chunkMaxes);  // a fully masked row
+  const float sum = dl ? chunkExpSum<Vec, true>(scratch, x, V, m) : chunkExpSum<Vec, false>(nullptr, x, V, m);
+  // f32 log: sum is an f32 value in [1, V], so its log is as exact as the sum itself (~1e-7 relative).
+  const double logS = std::log(sum);
+  if (dl) {
+    const float f = j.scale / sum;
+    scaleStore<Vec>(dl, scratch, V, f, j.stream);
+    if (j.stream) _mm_sfence();
+    dl[t] = fromF32<T>(scratch[t] * f - j.scale);
+  }
+  return (double(m) - xt) + logS;
+}
+
+// Rows of at most kSmallV logits go through smallRows: a block of such rows (all in L1) is taken in
+// phases (every row's max, then every row's exps and sum, then the losses, then the gradients), so
+// that each phase is a run of independent short rows that the core overlaps, instead of one row's
+// chain of dependent reductions (max, then sum, then log) after another.
+constexpr int64_t kSmallV = 512;
+inline int64_t smallBlockRows(int64_t V) { return std::clamp<int64_t>(4096 / V, 1, 64); }
+
+template <class Vec, class T>
+inline void smallRows(const Job<T>& j, int64_t r0, int64_t r1, float* scratch, float* chunkMaxes) {
+  const int64_t V = j.V, B = smallBlockRows(V);
+  float m[64], sum[64], xt[64];
+  bool plain[64];  // a counted row with a finite max: the phases below handle it
+  for (int64_t b0 = r0; b0 < r1; b0 += B) {
+    const int64_t nb = std::min(B, r1 - b0);
+    for (int64_t i = 0; i < nb; i++) {
+      const int64_t r = b0 + i;
+      const int32_t t = j.targets[r];
+      const T* x = j.logits + r * V;
+      T* dl = j.dlogits ? j.dlogits + r * V : nullptr;
+      plain[i] = false;
+      if (t == j.ignoreIndex) {
+        if (dl) std::fill(dl, dl + V, fromF32<T>(0.0f));
+        j.rowLoss[r] = 0.0;
+        continue;
+      }
+      xt[i] = toF32(x[t]);  // read before dl, which may be x itself, is written
+      m[i] = chunkMax<Vec>(x, V);
+      if (m[i] == -kInf) {  // a fully masked row: the general path knows what to do
+        j.rowLoss[r] = countedRow<Vec>(j, dl, x, t, scratch, chunkMaxes);
+        continue;
+      }
+      plain[i] = true;
+    }
+    for (int64_t i = 0; i < nb; i++) {
+      if (!plain[i]) continue;
+      const T* x = j.logits + (b0 + i) * V;
+      sum[i] = j.dlogits ? chunkExpSum<Vec, true>(scratch + i * V, x, V, m[i]) : chunkExpSum<Vec, false>(nullptr, x, V, m[i]);
+    }
+    // f32 log: the sum is an f32 value in [1, V], so its log is as exact as the sum itself.
+    for (int64_t i = 0; i < nb; i++)
+      if (plain[i]) j.rowLoss[b0 + i] = (double(m[i]) - xt[i]) + std::log(sum[i]);
+    if (!j.dlogits) continue;
+    for (int64_t i = 0; i < nb; i++) {
+      if (!plain[i]) continue;
+      const int64_t r = b0 + i;
+      const int32_t t = j.targets[r];
+      T* dl = j.dlogits + r * V;
+      const float f = j.scale / sum[i];  // exp(max - lse) · scale
+      const float* e = scratch + i * V;
+      scaleStore<Vec>(dl, e, V, f, false);
+      dl[t] = fromF32<T>(e[t] * f - j.scale);
+    }
+  }
+}
+
 template <class Vec, class T> inline void rows(const Job<T>& j, int64_t r0, int64_t r1, float* scratch, float* chunkMaxes) {
   const int64_t V = j.V;
+  if (V <= kSmallV && !j.stream) {
+    smallRows<Vec>(j, r0, r1, scratch, chunkMaxes);
+    return;
+  }
   for (int64_t r = r0; r < r1; r++) {
     const int32_t t = j.targets[r];
     T* dl = j.dlogits ? j.dlogits + r * V : nullptr;
@@ -164,7 +244,8 @@ template <class Vec, class T> inline void rows(const Job<T>& j, int64_t r0, int6
       j.rowLoss[r] = 0.0;
       continue;
     }
-    j.rowLoss[r] = countedRow<Vec>(j, dl, j.logits + r * V, t, scratch, chunkMaxes);
+    j.rowLoss[r] = V <= kChunk ? countedSmallRow<Vec>(j, dl, j.logits + r * V, t, scratch, chunkMaxes)
+                               : countedRow<Vec>(j, dl, j.logits + r * V, t, scratch, chunkMaxes);
   }
   if (j.stream) _mm_sfence();
 }
@@ -204,10 +285,11 @@ void softmaxCrossEntropy(float* loss, float* validCount, T* dlogits, const T* lo
   j.stream = dlogits && dlogits != logits && std::is_same_v<T, float> && level > 0 &&
              N * V * int64_t(sizeof(T)) >= kStreamBytes;
   const int64_t chunks = (V + kChunk - 1) / kChunk;
-  // 64K logits (~30 us on one core) per task at least: waking the pool costs more than that saves.
-  parallelFor(N, std::max<int64_t>(1, 65536 / V), [&](int64_t r0, int64_t r1) {
+  // 16K logits (~20 us on one Zen 3 core with a gradient) per task at least: below that, waking
+  // the pool costs more than it saves.
+  parallelFor(N, std::max<int64_t>(1, 16384 / V), [&](int64_t r0, int64_t r1) {
     FlushDenormals ftz;
-    std::vector<float> scratch(dlogits ? V : 0), chunkMaxes(chunks);
+    std::vector<float> scratch(dlogits ? (V <= kSmallV ? smallBlockRows(V) * V : V) : 0), chunkMaxes(chunks);
     if (level >= 2) rowsAvx512(j, r0, r1, scratch.data(), chunkMaxes.data());
     else if (level == 1) rowsAvx2(j, r0, r1, scratch.data(), chunkMaxes.data());
     else rowsScalar(j, r0, r1, scratch.data(), chunkMaxes.data());

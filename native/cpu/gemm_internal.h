@@ -55,6 +55,9 @@ struct LevelInfo {
   int narrowMax = 0;
   KernelFn<float> narrowF32 = nullptr;
   KernelFn<bf16> narrowBf16 = nullptr;
+  // Size a thread's B block from this machine's L2, keep the shared A block small and split work
+  // finer (matmul.cpp: Blocking, makePlan).
+  bool bBlockFromL2 = false;
 };
 
 const LevelInfo& levelInfo(int level);  // 0 scalar, 1 AVX2+FMA, 2 AVX-512

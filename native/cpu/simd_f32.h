@@ -81,7 +81,16 @@ struct VecAvx2 {
     __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
     return {_mm256_castsi256_ps(_mm256_slli_epi32(w, 16))};
   }
-  // The first n (< 8) elements; the other lanes hold `fill`.
+  // Lanes [0, n) set (n < 8): the mask of a partial load or store.
+  GLM_SIMD_AVX2 static __m256i tailMask(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  // The first n (< 8) elements; the other lanes hold `fill`. f32 uses a masked load: a scalar copy
+  // through a stack buffer would stall on store forwarding (~15 cycles) at every row's tail.
+  GLM_SIMD_AVX2 static VecAvx2 loadPartial(const float* p, int n, float fill) {
+    const __m256i m = tailMask(n);
+    return {_mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m))};
+  }
   template <typename T> GLM_SIMD_AVX2 static VecAvx2 loadPartial(const T* p, int n, float fill) {
     T buf[kLanes];
     const T f = fromF32<T>(fill);
@@ -99,6 +108,7 @@ struct VecAvx2 {
     const __m128i packed = _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(p), packed);
   }
+  GLM_SIMD_AVX2 void storePartial(float* p, int n) const { _mm256_maskstore_ps(p, tailMask(n), v); }
   template <typename T> GLM_SIMD_AVX2 void storePartial(T* p, int n) const {
     T buf[kLanes];
     store(buf);

@@ -22,7 +22,8 @@ void geluOp(const TensorRef& out, const TensorRef& inp) {
   withFloatType(inp.dtype, op, [&](auto tag) {
     using T = decltype(tag);
     dispatch(op, inp.device(), [=] { cpu::geluForward<T>(out.data<T>(), inp.data<T>(), n); },
-             GLM_CUDA_WORK([=](void* s) { cuda::geluForward<T>(out.data<T>(), inp.data<T>(), n, s); }));
+             GLM_CUDA_WORK([=](void* s) { cuda::geluForward<T>(out.data<T>(), inp.data<T>(), n, s); }),
+             streamNanos(n, 2.0));
   });
 }
 
@@ -42,7 +43,8 @@ void geluBackwardOp(const TensorRef& dinp, const TensorRef& dout, const TensorRe
   withFloatType(inp.dtype, op, [&](auto tag) {
     using T = decltype(tag);
     dispatch(op, inp.device(), [=] { cpu::geluBackward<T>(dinp.data<T>(), dout.data<T>(), inp.data<T>(), n); },
-             GLM_CUDA_WORK([=](void* s) { cuda::geluBackward<T>(dinp.data<T>(), dout.data<T>(), inp.data<T>(), n, s); }));
+             GLM_CUDA_WORK([=](void* s) { cuda::geluBackward<T>(dinp.data<T>(), dout.data<T>(), inp.data<T>(), n, s); }),
+             streamNanos(n, 3.0));
   });
 }
 

@@ -58,7 +58,8 @@ void softmaxCrossEntropyOp(const TensorRef& loss, const TensorRef& validCount, c
         GLM_CUDA_WORK([=](void* s) {
           cuda::softmaxCrossEntropy<T>(loss.data<float>(), validCount.data<float>(), dl ? dl->data<T>() : nullptr,
                                        logits.data<T>(), targets.data<int32_t>(), N, V, ignore, meanReduction, s);
-        }));
+        }),
+        streamNanos(N * V, 1.3));
   });
 }
 

@@ -40,7 +40,8 @@ void addOp(const TensorRef& out, const TensorRef& a, const TensorRef& b, float b
   withFloatType(a.dtype, op, [&](auto tag) {
     using T = decltype(tag);
     dispatch(op, a.device(), [=] { cpu::add<T>(out.data<T>(), a.data<T>(), b.data<T>(), beta, n, n2); },
-             GLM_CUDA_WORK([=](void* s) { cuda::add<T>(out.data<T>(), a.data<T>(), b.data<T>(), beta, n, n2, s); }));
+             GLM_CUDA_WORK([=](void* s) { cuda::add<T>(out.data<T>(), a.data<T>(), b.data<T>(), beta, n, n2, s); }),
+             streamNanos(n));
   });
 }
 
@@ -51,7 +52,8 @@ void mulOp(const TensorRef& out, const TensorRef& a, const TensorRef& b) {
   withFloatType(a.dtype, op, [&](auto tag) {
     using T = decltype(tag);
     dispatch(op, a.device(), [=] { cpu::mul<T>(out.data<T>(), a.data<T>(), b.data<T>(), n, n2); },
-             GLM_CUDA_WORK([=](void* s) { cuda::mul<T>(out.data<T>(), a.data<T>(), b.data<T>(), n, n2, s); }));
+             GLM_CUDA_WORK([=](void* s) { cuda::mul<T>(out.data<T>(), a.data<T>(), b.data<T>(), n, n2, s); }),
+             streamNanos(n));
   });
 }
 
@@ -66,7 +68,8 @@ void scaleOp(const TensorRef& out, const TensorRef& a, float sc) {
   withFloatType(a.dtype, op, [&](auto tag) {
     using T = decltype(tag);
     dispatch(op, a.device(), [=] { cpu::scale<T>(out.data<T>(), a.data<T>(), sc, n); },
-             GLM_CUDA_WORK([=](void* s) { cuda::scale<T>(out.data<T>(), a.data<T>(), sc, n, s); }));
+             GLM_CUDA_WORK([=](void* s) { cuda::scale<T>(out.data<T>(), a.data<T>(), sc, n, s); }),
+             streamNanos(n));
   });
 }
 
@@ -83,7 +86,8 @@ void sumRowsOp(const TensorRef& out, const TensorRef& a, float alpha, float beta
   withFloatType(a.dtype, op, [&](auto tag) {
     using T = decltype(tag);
     dispatch(op, a.device(), [=] { cpu::sumRows<T>(out.data<T>(), a.data<T>(), alpha, beta, n, n2); },
-             GLM_CUDA_WORK([=](void* s) { cuda::sumRows<T>(out.data<T>(), a.data<T>(), alpha, beta, n, n2, s); }));
+             GLM_CUDA_WORK([=](void* s) { cuda::sumRows<T>(out.data<T>(), a.data<T>(), alpha, beta, n, n2, s); }),
+             streamNanos(n));
   });
 }
 
@@ -98,7 +102,8 @@ void sumAllOp(const TensorRef& out, const TensorRef& a, float sc) {
   withFloatType(a.dtype, op, [&](auto tag) {
     using T = decltype(tag);
     dispatch(op, a.device(), [=] { cpu::sumAll<T>(out.data<float>(), a.data<T>(), sc, n); },
-             GLM_CUDA_WORK([=](void* s) { cuda::sumAll<T>(out.data<float>(), a.data<T>(), sc, n, s); }));
+             GLM_CUDA_WORK([=](void* s) { cuda::sumAll<T>(out.data<float>(), a.data<T>(), sc, n, s); }),
+             streamNanos(n));
   });
 }
 
@@ -113,7 +118,8 @@ void broadcastScalarOp(const TensorRef& out, const TensorRef& g, float sc) {
   withFloatType(out.dtype, op, [&](auto tag) {
     using T = decltype(tag);
     dispatch(op, out.device(), [=] { cpu::broadcastScalar<T>(out.data<T>(), g.data<float>(), sc, n); },
-             GLM_CUDA_WORK([=](void* s) { cuda::broadcastScalar<T>(out.data<T>(), g.data<float>(), sc, n, s); }));
+             GLM_CUDA_WORK([=](void* s) { cuda::broadcastScalar<T>(out.data<T>(), g.data<float>(), sc, n, s); }),
+             streamNanos(n));
   });
 }
 

@@ -38,7 +38,8 @@ void embeddingForwardOp(const TensorRef& out, const TensorRef& table, const Tens
     dispatch(op, table.device(), [=] { cpu::embeddingForward<T>(out.data<T>(), table.data<T>(), ids.data<int32_t>(), N, V, C); },
              GLM_CUDA_WORK([=](void* s) {
                cuda::embeddingForward<T>(out.data<T>(), table.data<T>(), ids.data<int32_t>(), N, V, C, s);
-             }));
+             }),
+             streamNanos(N * C));
   });
 }
 
@@ -61,7 +62,8 @@ void embeddingBackwardOp(const TensorRef& dtable, const TensorRef& dout, const T
              [=] { cpu::embeddingBackward<T>(dtable.data<T>(), dout.data<T>(), ids.data<int32_t>(), N, V, C); },
              GLM_CUDA_WORK([=](void* s) {
                cuda::embeddingBackward<T>(dtable.data<T>(), dout.data<T>(), ids.data<int32_t>(), N, V, C, s);
-             }));
+             }),
+             streamNanos(N * C, 1.0));
   });
 }
 

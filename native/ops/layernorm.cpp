@@ -78,7 +78,8 @@ void layernormForwardOp(const TensorRef& out, const TensorRef& mean, const Tenso
         GLM_CUDA_WORK([=](void* s) {
           cuda::layernormForward<T>(out.data<T>(), mean.data<float>(), rstd.data<float>(), inp.data<T>(), weight.data<T>(),
                                     b ? b->data<T>() : nullptr, N, C, e, s);
-        }));
+        }),
+        streamNanos(N * C, 1.0));
   });
 }
 
@@ -118,7 +119,8 @@ void layernormBackwardOp(const TensorRef& dinp, const TensorRef& dweight, const 
         GLM_CUDA_WORK([=](void* s) {
           cuda::layernormBackward<T>(dinp.data<T>(), dweight.data<T>(), db ? db->data<T>() : nullptr, dout.data<T>(),
                                      inp.data<T>(), weight.data<T>(), mean.data<float>(), rstd.data<float>(), N, C, s);
-        }));
+        }),
+        streamNanos(N * C, 2.0));
   });
 }
 

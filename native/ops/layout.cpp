@@ -40,7 +40,8 @@ void permuteOp(const TensorRef& out, const TensorRef& x, const std::vector<int>&
     dims.perm[i] = perm[i];
   }
   dispatch(op, x.device(), [=] { cpu::permute(out.raw(), x.raw(), elemSize, dims.shape, dims.perm, rank); },
-           GLM_CUDA_WORK([=](void* s) { cuda::permute(out.raw(), x.raw(), elemSize, dims.shape, dims.perm, rank, s); }));
+           GLM_CUDA_WORK([=](void* s) { cuda::permute(out.raw(), x.raw(), elemSize, dims.shape, dims.perm, rank, s); }),
+           streamNanos(x.numel(), 1.0));
 }
 
 }  // namespace glm

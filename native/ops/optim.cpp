@@ -175,7 +175,8 @@ void clipCoefficientOp(const TensorRef& norm, const TensorRef& coef, const Tenso
   dispatch(op, dev, [=] { cpu::clipCoefficient(norm.data<float>(), coef.data<float>(), sumSq.data<float>(), maxNorm); },
            GLM_CUDA_WORK([=](void* s) {
              cuda::clipCoefficient(norm.data<float>(), coef.data<float>(), sumSq.data<float>(), maxNorm, s);
-           }));
+           }),
+           streamNanos(1));
 }
 
 }  // namespace glm

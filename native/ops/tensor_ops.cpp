@@ -24,7 +24,8 @@ void copyTensor(const TensorRef& dst, const TensorRef& src) {
   const int64_t n = dst.numel();
   dispatch(op, dst.device(),
            [=] { cpu::convert(dst.raw(), dst.dtype, src.raw(), src.dtype, n); },
-           GLM_CUDA_WORK([=](void* s) { cuda::convert(dst.raw(), dst.dtype, src.raw(), src.dtype, n, s); }));
+           GLM_CUDA_WORK([=](void* s) { cuda::convert(dst.raw(), dst.dtype, src.raw(), src.dtype, n, s); }),
+           streamNanos(n));
 }
 
 void fillTensor(const TensorRef& dst, double value) {
@@ -32,7 +33,8 @@ void fillTensor(const TensorRef& dst, double value) {
   GLM_REQUIRE(!std::isnan(value) || dst.dtype != DType::I32, op, "argument 'value': NaN cannot fill an i32 tensor");
   const int64_t n = dst.numel();
   dispatch(op, dst.device(), [=] { cpu::fill(dst.raw(), dst.dtype, value, n); },
-           GLM_CUDA_WORK([=](void* s) { cuda::fill(dst.raw(), dst.dtype, value, n, s); }));
+           GLM_CUDA_WORK([=](void* s) { cuda::fill(dst.raw(), dst.dtype, value, n, s); }),
+           streamNanos(n, 0.25));
 }
 
 }  // namespace glm
