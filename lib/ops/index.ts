@@ -13,3 +13,5 @@ export { dropout } from './dropout';
 export type { DropoutOptions } from './dropout';
 export { rope } from './rope';
 export type { RopeOptions } from './rope';
+export { sampleTokens, sampleLogits } from './sample';
+export type { SampleOptions } from './sample';
