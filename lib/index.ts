@@ -29,3 +29,6 @@ export type { TrainEvent } from './train/trainer';
 export type { TrainSettings } from './train/settings';
 export { evaluateRun, loadRunModel } from './train/evaluate';
 export type { EvalResult } from './train/evaluate';
+export { generate, generateText, generateBatch } from './generate/index';
+export type { GenerateOptions, GenerationResult, FinishReason } from './generate/index';
+export { KVCache } from './nn/kvCache';

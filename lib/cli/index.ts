@@ -8,6 +8,7 @@ import { GlmError } from '../errors';
 
 import { benchCommand } from './bench';
 import { evalCommand } from './eval';
+import { registerGenerateCommands } from './generate';
 import { infoCommand } from './info';
 import { addTrainOptions, intOption, trainCommand, TrainCliOptions } from './train';
 
@@ -50,6 +51,7 @@ export function buildCli(): Command {
     .option('--quick', 'fewer repetitions')
     .option('--json', 'print JSON')
     .action((opts) => benchCommand(opts));
+  registerGenerateCommands(program);
   return program;
 }
 

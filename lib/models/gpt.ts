@@ -3,7 +3,8 @@
  * attention, tied output head logits = ln_f(x)·wteᵀ), with learned, sinusoidal or rotary positions,
  * residual dropout and bf16 autocast. Parameters come from the one table in gptParams.ts; their
  * names are GPT-2's, their layout PyTorch's nn.Linear [out, in] (gptHf.ts converts to and from HF's
- * Conv1D [in, out]).
+ * Conv1D [in, out]). Decoding goes through a KV cache: createCache, then forwardCached (prefill a
+ * prompt in one pass, then one token per step; see lib/nn/kvCache.ts).
  *
  * Shapes: B batch, T sequence (<= blockSize), C = nEmbd, V = vocabSize, H heads of D = C / H.
  */
@@ -14,6 +15,7 @@ import { Block } from '../nn/block';
 import { CausalSelfAttention } from '../nn/attention';
 import { ForwardContext } from '../nn/context';
 import { Embedding } from '../nn/embedding';
+import { CacheStep, KVCache } from '../nn/kvCache';
 import { LayerNorm } from '../nn/layerNorm';
 import { Linear } from '../nn/linear';
 import { MLP } from '../nn/mlp';
@@ -34,6 +36,7 @@ import { sinusoidalTable } from './positional';
 export { GPT_PRESETS, gptConfig, validateGptConfig } from './gptConfig';
 export type { GPTConfig, GPTPresetName, PositionalKind } from './gptConfig';
 export { gptParameterCount, gptParameterSpecs } from './gptParams';
+export { KVCache } from '../nn/kvCache';
 
 /** Options of the {@link GPT} constructor. */
 export interface GPTOptions {
@@ -68,6 +71,26 @@ export interface GPTOutput {
 }
 
 const FORWARD_KEYS = ['training', 'dropoutSeed', 'autocast', 'logits'];
+const CACHED_KEYS = ['autocast', 'counts', 'last'];
+
+/** Options of {@link GPT.createCache}. */
+export interface CreateCacheOptions {
+  /** 'bf16': the cache holds bf16 keys and values, for forwardCached with autocast 'bf16'. */
+  autocast?: 'bf16';
+}
+
+/** Options of {@link GPT.forwardCached}. */
+export interface ForwardCachedOptions {
+  /** Must match the cache: 'bf16' for a cache created with autocast 'bf16'. */
+  autocast?: 'bf16';
+  /**
+   * Per row, how many of the T new tokens are real (1..T; default T): the rest are right padding,
+   * neither cached nor counted, so rows of different lengths are prefilled in one pass.
+   */
+  counts?: readonly number[];
+  /** Return only the logits of each row's last real token, [B, V] (default false: [B, T, V]). */
+  last?: boolean;
+}
 
 /** A GPT language model holding its parameters (f32 master weights) on one device. */
 export class GPT extends Module {
@@ -184,6 +207,137 @@ export class GPT extends Module {
     const logits = this.head(h, ctx);               // (B, V)
     ctx.release([h]);
     return logits;
+  }
+
+  /**
+   * A KV cache for decoding `batchSize` sequences of at most `maxLength` tokens (default and at most
+   * blockSize): per layer, key and value buffers [batchSize, nHead, maxLength, D] allocated here
+   * once. Free it with cache.dispose().
+   */
+  createCache(batchSize: number, maxLength: number = this.config.blockSize, opts: CreateCacheOptions = {}): KVCache {
+    const op = 'GPT.createCache';
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw argError(op, 'batchSize', 'a positive integer', describe(batchSize));
+    if (!Number.isInteger(maxLength) || maxLength < 1 || maxLength > this.config.blockSize)
+      throw argError(op, 'maxLength', `an integer in [1, ${this.config.blockSize}] (the block size)`, describe(maxLength));
+    if (opts === null || typeof opts !== 'object') throw argError(op, 'opts', 'an options object', describe(opts));
+    if (opts.autocast !== undefined && opts.autocast !== 'bf16') throw argError(op, 'opts.autocast', "'bf16' or undefined", describe(opts.autocast));
+    const { nLayer, nHead, nEmbd } = this.config;
+    return new KVCache({ batchSize, maxLength, nLayer, nHead, headDim: nEmbd / nHead, dtype: opts.autocast ?? 'f32', device: this.device });
+  }
+
+  /**
+   * Incremental forward without gradients: idx i32 [B, T] are each row's next tokens, at positions
+   * cache.lengths[b] + t (learned and sinusoidal rows, rope angles at those offsets). Their keys and
+   * values are appended to `cache` (B rows) and the logits of the new positions are returned:
+   * [B, T, V], or [B, V] of each row's last real token with `last`. Prefill a prompt in one call,
+   * then call once per token with T = 1. Rows whose lengths differ take T = 1 in one pass; with
+   * T > 1 they run one row at a time (as do partly padded rows after a non-empty prefix).
+   */
+  forwardCached(idx: Tensor, cache: KVCache, opts: ForwardCachedOptions = {}): Tensor {
+    const op = 'GPT.forwardCached';
+    const [B, T] = this.checkIds(op, 'idx', idx);
+    if (!(cache instanceof KVCache)) throw argError(op, 'cache', 'a KVCache from model.createCache', describe(cache));
+    cache.checkLive(op);
+    const { nLayer, nHead, nEmbd } = this.config;
+    if (cache.nLayer !== nLayer || cache.nHead !== nHead || cache.headDim !== nEmbd / nHead || cache.device !== this.device)
+      throw argError(op, 'cache', `a cache of this model (${nLayer} layers, ${nHead} heads on ${this.device})`, `${cache.nLayer} layers, ${cache.nHead} heads of ${cache.headDim} on ${cache.device}`);
+    if (cache.batchSize !== B) throw argError(op, 'cache', `a cache of ${B} rows (idx's batch)`, `${cache.batchSize} rows`);
+    if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw argError(op, 'opts', 'an options object', describe(opts));
+    for (const k of Object.keys(opts))
+      if (!CACHED_KEYS.includes(k)) throw argError(op, `opts.${k}`, `one of the options ${CACHED_KEYS.join(', ')}`, `unknown option "${k}"`);
+    if (opts.autocast !== undefined && opts.autocast !== 'bf16') throw argError(op, 'opts.autocast', "'bf16' or undefined", describe(opts.autocast));
+    const dtype = opts.autocast ?? 'f32';
+    if (cache.dtype !== dtype) throw argError(op, 'opts.autocast', `${cache.dtype === 'bf16' ? "'bf16'" : 'none'} (the cache holds ${cache.dtype})`, describe(opts.autocast));
+    if (opts.last !== undefined && typeof opts.last !== 'boolean') throw argError(op, 'opts.last', 'a boolean', describe(opts.last));
+    let counts: number[];
+    if (opts.counts === undefined) counts = new Array<number>(B).fill(T);
+    else {
+      if (!Array.isArray(opts.counts) || opts.counts.length !== B) throw argError(op, 'opts.counts', `an array of ${B} integers in [1, ${T}]`, describe(opts.counts));
+      counts = opts.counts.slice();
+      counts.forEach((n, b) => {
+        if (!Number.isInteger(n) || n < 1 || n > T) throw argError(op, `opts.counts[${b}]`, `an integer in [1, ${T}]`, describe(n));
+      });
+    }
+    const start = cache.lengths;
+    start.forEach((s, b) => {
+      if (s + counts[b] > cache.maxLength)
+        throw argError(op, 'idx', `at most ${cache.maxLength - s} new tokens for row ${b} (its cache holds ${s} of ${cache.maxLength})`, `${counts[b]}`);
+    });
+    const last = opts.last ?? false;
+    return noGrad(() => {
+      const uniform = start.every((s) => s === start[0]) ? start[0] : null;
+      // Several tokens after different (or non-empty, partly padded) prefixes would need per-row query
+      // alignments: such rows run one at a time, each with exactly its real tokens.
+      if (T > 1 && (uniform === null || (uniform > 0 && counts.some((n) => n < T))))
+        return this.forwardCachedByRow(idx, cache, counts, last, opts.autocast);
+      const keyLengths = Tensor.from(Int32Array.from(start, (s, b) => s + counts[b]), [B], { dtype: 'i32', device: this.device });
+      const step: CacheStep = { start, count: counts, uniformStart: uniform, keyLengths };
+      const ctx = new ForwardContext({ autocast: opts.autocast });
+      let x = this.embed(idx, step, ctx);
+      for (let i = 0; i < this.h.length; i++) {
+        const next = this.h[i].forwardCached(x, cache.layer(i), step, ctx);
+        x.dispose();
+        x = next;
+      }
+      keyLengths.dispose();
+      cache.advance(counts);
+      let rows = x;
+      if (last) {
+        const flat = x.reshape([B * T, nEmbd]);
+        const lastIds = Tensor.from(Int32Array.from(counts, (n, b) => b * T + n - 1), [B], { dtype: 'i32', device: this.device });
+        rows = embedding(flat, lastIds);            // (B, C)
+        lastIds.dispose();
+        flat.dispose();
+        x.dispose();
+      }
+      const h = this.ln_f.forward(rows);
+      rows.dispose();
+      const logits = this.head(h, ctx);
+      h.dispose();
+      return logits;
+    });
+  }
+
+  /** forwardCached of rows with different cache lengths and T > 1: one row at a time, logits reassembled. */
+  private forwardCachedByRow(idx: Tensor, cache: KVCache, counts: number[], last: boolean, autocast: 'bf16' | undefined): Tensor {
+    const [B, T] = idx.shape;
+    const V = this.config.vocabSize;
+    const per = last ? V : T * V;
+    let out: Tensor | null = null;
+    const nat = native();
+    for (let b = 0; b < B; b++) {
+      const n = counts[b];
+      const row = new Tensor(nat.view(idx.handle, [1, n], b * T));
+      const sub = cache.rows(b, 1);
+      const logits = this.forwardCached(row, sub, { autocast, last });
+      sub.dispose();
+      row.dispose();
+      out ??= Tensor.empty(last ? [B, V] : [B, T, V], { dtype: logits.dtype, device: this.device });
+      const slot = nat.view(out.handle, [logits.numel], b * per);
+      const flat = nat.view(logits.handle, [logits.numel], 0);
+      nat.copy(slot, flat);
+      slot.dispose();
+      flat.dispose();
+      logits.dispose();
+    }
+    return out!;
+  }
+
+  /** Token embeddings plus the positions of a cached step: [B, T, C]. */
+  private embed(idx: Tensor, step: CacheStep, ctx: ForwardContext): Tensor {
+    const tok = this.wte.forward(idx);
+    if (this.config.positional === 'rope') return tok;
+    let pe: Tensor;
+    if (step.uniformStart !== null) pe = this.positionRows(idx.shape[1], step.uniformStart)!;
+    else {
+      // One token per row at its own position: gather each row's position embedding.
+      const ids = Tensor.from(Int32Array.from(step.start), [idx.shape[0], 1], { dtype: 'i32', device: this.device });
+      pe = this.wpe ? this.wpe.forward(ids) : embedding(this.sinusoidTable(), ids);
+      ids.dispose();
+    }
+    const x = add(tok, pe);
+    ctx.release([tok, pe]);
+    return x;
   }
 
   /**
@@ -313,19 +467,25 @@ export class GPT extends Module {
     return x;
   }
 
-  /** The additive position embedding of positions 0..T-1, [T, C]; null for rope (applied in attention). */
-  private positionRows(T: number): Tensor | null {
+  /** The additive position embedding of positions offset..offset+T-1, [T, C]; null for rope (applied in attention). */
+  private positionRows(T: number, offset = 0): Tensor | null {
     const { positional, blockSize, nEmbd } = this.config;
     if (positional === 'rope') return null;
     if (positional === 'learned') {
       this.positionIds ??= keep(Tensor.from(Int32Array.from({ length: blockSize }, (_, i) => i), [blockSize], { dtype: 'i32', device: this.device }));
-      const ids = new Tensor(native().view(this.positionIds.handle, [T], 0));
+      const ids = new Tensor(native().view(this.positionIds.handle, [T], offset));
       const rows = this.wpe!.forward(ids);
       ids.dispose();  // the lookup's tape keeps its own view
       return rows;
     }
+    return new Tensor(native().view(this.sinusoidTable().handle, [T, nEmbd], offset * nEmbd));
+  }
+
+  /** The sinusoidal table [blockSize, C], made on first use. */
+  private sinusoidTable(): Tensor {
+    const { blockSize, nEmbd } = this.config;
     this.sinusoid ??= keep(Tensor.from(sinusoidalTable(blockSize, nEmbd), [blockSize, nEmbd], { device: this.device }));
-    return new Tensor(native().view(this.sinusoid.handle, [T, nEmbd], 0));
+    return this.sinusoid;
   }
 
   /** The tied head: h [..., C] → logits [..., V] = h·wteᵀ, in the compute dtype. */

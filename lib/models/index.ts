@@ -1,6 +1,6 @@
 /** Model architectures, as `glm.models`: GPT (config, presets, parameter table, HF GPT-2 interop). */
 export { GPT } from './gpt';
-export type { GPTForwardOptions, GPTOptions, GPTOutput } from './gpt';
+export type { CreateCacheOptions, ForwardCachedOptions, GPTForwardOptions, GPTOptions, GPTOutput } from './gpt';
 export { DEFAULT_ROPE_BASE, GPT_PRESETS, gptConfig, POSITIONAL_KINDS, validateGptConfig } from './gptConfig';
 export type { GPTConfig, GPTPresetName, PositionalKind } from './gptConfig';
 export { gptParameterCount, gptParameterSpecs, INIT_STD } from './gptParams';

@@ -3,8 +3,11 @@
  * attention kernel with a causal mask (the (T, T) scores never exist), and an output projection
  * (c_proj). With RoPE, q and k are rotated after the split. There is no dropout on the attention
  * probabilities: the fused kernel has none (residual dropout after c_proj is the model's job).
+ * `forwardCached` is the decoding path: new keys and values are appended to a KV cache and the
+ * queries attend to everything cached (see kvCache.ts).
  */
 import { argError, describe } from '../errors';
+import { native } from '../native';
 import { attention, MAX_HEAD_DIM } from '../ops/attention';
 import { permute } from '../ops/layout';
 import { Tensor } from '../tensor';
@@ -12,6 +15,7 @@ import { ForwardContext } from './context';
 import { Linear } from './linear';
 import { Module } from './module';
 import { ropeOp } from './availableOps';
+import { cachePrefix, CacheStep, LayerKV, writeCache } from './kvCache';
 
 const EVAL = new ForwardContext();
 
@@ -49,7 +53,51 @@ export class CausalSelfAttention extends Module {
 
   /** x [B, T, C] → [B, T, C] in the context's compute dtype. */
   forward(x: Tensor, ctx: ForwardContext = EVAL): Tensor {
-    const [B, T, C] = x.shape;
+    const { q, k, v, heads } = this.project(x, ctx, 0);
+    const y = attention(q, k, v, { mask: 'causal' });             // (B, H, T, D)
+    ctx.release([q, k, v, heads]);
+    return this.output(y, x.shape, ctx);
+  }
+
+  /**
+   * The decoding path, without gradients: x [B, T, C] holds each row's new tokens (row b's first
+   * step.count[b] are real, the rest right padding), at positions step.start[b] + t. Their keys and
+   * values are written into `kv` (this layer's cache buffers [B, H, maxLength, D]) and the queries
+   * attend causally to the row's cached keys and their own. Returns [B, T, C]; padded positions
+   * hold values that nothing should read.
+   */
+  forwardCached(x: Tensor, kv: LayerKV, step: CacheStep, ctx: ForwardContext = EVAL): Tensor {
+    const T = x.shape[1];
+    const { q, k, v, heads } = this.project(x, ctx, step.uniformStart ?? step.start);
+    writeCache(kv.k, k, step.start, step.count);
+    writeCache(kv.v, v, step.start, step.count);
+    let y: Tensor;
+    if (step.uniformStart === 0) {
+      // A fresh prefill: the new keys are all there is, and the causal mask keeps each real query
+      // away from the right padding after it.
+      y = attention(q, k, v, { mask: 'causal' });
+    } else if (T === 1) {
+      // One query per row, aligned to the end of the whole buffer: the causal limit is the buffer's
+      // end and keyLengths cuts each row to its own length (the kernels skip the keys past it).
+      y = attention(q, kv.k, kv.v, { mask: 'causal', keyLengths: step.keyLengths });
+    } else if (step.uniformStart !== null) {
+      // Several new tokens after a common prefix: the queries must sit at start + t, so attention
+      // gets exactly start + T keys (gathered contiguous) and aligns them to the end.
+      const len = step.uniformStart + T;
+      const kAll = cachePrefix(kv.k, len), vAll = cachePrefix(kv.v, len);
+      y = attention(q, kAll, vAll, { mask: 'causal' });
+      kAll.dispose();
+      vAll.dispose();
+    } else {
+      throw argError('CausalSelfAttention.forwardCached', 'step', 'one token per row, or rows with one common start', `T = ${T}, starts ${step.start.join(', ')}`);
+    }
+    ctx.release([q, k, v, heads]);
+    return this.output(y, x.shape, ctx);
+  }
+
+  /** q, k, v [B, H, T, D] from x [B, T, C], rope applied at the given position (per row when an array). */
+  private project(x: Tensor, ctx: ForwardContext, position: number | readonly number[]): { q: Tensor; k: Tensor; v: Tensor; heads: Tensor } {
+    const [B, T] = x.shape;
     const H = this.nHead, D = this.headDim;
     const qkv = this.c_attn.forward(x, ctx);                      // (B, T, 3C)
     const split = qkv.reshape([B, T, 3, H, D]);
@@ -58,14 +106,37 @@ export class CausalSelfAttention extends Module {
     let q = heads.select(0), k = heads.select(1);
     const v = heads.select(2);                                    // (B, H, T, D) each
     if (this.ropeBase !== null) {
-      const rope = ropeOp();
       const q0 = q, k0 = k;
-      q = rope(q0, { base: this.ropeBase });
-      k = rope(k0, { base: this.ropeBase });
+      q = this.rotate(q0, position);
+      k = this.rotate(k0, position);
       ctx.release([q0, k0]);
     }
-    const y = attention(q, k, v, { mask: 'causal' });             // (B, H, T, D)
-    ctx.release([q, k, v, heads]);
+    return { q, k, v, heads };
+  }
+
+  /** rope of x [B, H, T, D] with row t of batch item b at position(b) + t. */
+  private rotate(x: Tensor, position: number | readonly number[]): Tensor {
+    const rope = ropeOp();
+    const base = this.ropeBase!;
+    if (typeof position === 'number') return rope(x, { base, positionOffset: position });
+    const [B, H, T, D] = x.shape;
+    const out = Tensor.empty(x.shape, { dtype: x.dtype, device: x.device });
+    const nat = native();
+    for (let b = 0; b < B; b++) {
+      const row = new Tensor(nat.view(x.handle, [1, H, T, D], b * H * T * D));
+      const rotated = rope(row, { base, positionOffset: position[b] });
+      const slot = nat.view(out.handle, [1, H, T, D], b * H * T * D);
+      nat.copy(slot, rotated.handle);
+      slot.dispose();
+      rotated.dispose();
+      row.dispose();
+    }
+    return out;
+  }
+
+  /** y [B, H, T, D] → c_proj of the merged heads, [B, T, C]. */
+  private output(y: Tensor, shape: readonly number[], ctx: ForwardContext): Tensor {
+    const [B, T, C] = shape;
     const merged = permute(y, [0, 2, 1, 3]);                      // (B, T, H, D)
     const flat = merged.reshape([B, T, C]);
     ctx.release([y]);

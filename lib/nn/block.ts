@@ -1,12 +1,14 @@
 /**
  * A pre-LayerNorm transformer block (GPT-2): x + drop(attn(ln_1(x))), then + drop(mlp(ln_2(x))).
  * The residual stream and LayerNorms stay in x's dtype (f32); the attention and MLP outputs come
- * back from the compute dtype before dropout and the residual add.
+ * back from the compute dtype before dropout and the residual add. forwardCached is the decoding
+ * path (attention through a KV cache).
  */
 import { add } from '../ops/elementwise';
 import { Tensor } from '../tensor';
 import { CausalSelfAttention } from './attention';
 import { ForwardContext } from './context';
+import type { CacheStep, LayerKV } from './kvCache';
 import { LayerNorm } from './layerNorm';
 import { MLP } from './mlp';
 import { Module } from './module';
@@ -30,7 +32,16 @@ export class Block extends Module {
 
   /** x [B, T, C] (the f32 residual stream) → [B, T, C]; x itself is left to the caller. */
   forward(x: Tensor, ctx: ForwardContext = EVAL): Tensor {
-    const a = this.branch(x, this.ln_1, (h) => this.attn.forward(h, ctx), ctx);
+    return this.run(x, (h) => this.attn.forward(h, ctx), ctx);
+  }
+
+  /** The decoding path: as forward, with attention appending to and reading this layer's KV cache. */
+  forwardCached(x: Tensor, kv: LayerKV, step: CacheStep, ctx: ForwardContext = EVAL): Tensor {
+    return this.run(x, (h) => this.attn.forwardCached(h, kv, step, ctx), ctx);
+  }
+
+  private run(x: Tensor, attend: (h: Tensor) => Tensor, ctx: ForwardContext): Tensor {
+    const a = this.branch(x, this.ln_1, attend, ctx);
     const x1 = add(x, a);
     ctx.release([a]);
     const m = this.branch(x1, this.ln_2, (h) => this.mlp.forward(h, ctx), ctx);
