@@ -78,7 +78,7 @@ test('kill -9 at random moments: the checkpoint always loads, its files agree, a
 test('SIGTERM finishes the step, writes a checkpoint and exits 143; a second run needs --resume', async () => {
   const out = path.join(tmp, 'terminated');
   const { child, exited, output } = startTraining(out);
-  await waitFor(() => /step \d+: val loss/.test(output()) && fs.existsSync(path.join(out, "state.json")), 45_000, "training to start");
+  await waitFor(() => /step \d+: val loss/.test(output()) && fs.existsSync(path.join(out, 'state.json')), 45_000, 'training to start');
   child.kill('SIGTERM');
   const code = await exited;
   assert.is(code, 143, output());

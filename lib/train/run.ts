@@ -11,6 +11,7 @@ import * as path from 'path';
 import { BatchSampler, ensureShard, resolveCorpus, splitTokens } from '../data';
 import type { Corpus } from '../data';
 import { GlmError } from '../errors';
+import { generateText } from '../generate';
 import { writeJsonAtomic } from '../io/atomic';
 import { MetricsLog, readMetrics } from '../io/metrics';
 import { lossSeriesFromMetrics, writeLossPlot } from '../io/plot';
@@ -149,8 +150,11 @@ export async function train(options: TrainOptions, onEvent: (e: TrainEvent) => v
     const result = await runLoop(
       {
         model: gpt, optimizer, settings, train: trainSampler, val: valSampler,
-        decode: (ids) => tokenizer.decode(ids),
-        samplePrompt: samplePrompt(tokenizer),
+        // A new line opens the sample (every tokenizer encodes one); the sample runs to its length, past any eos.
+        sampleText: (seed) => generateText(gpt, tokenizer, '\n', {
+          maxTokens: settings.sampleTokens, temperature: 0.8, seed, stopOnEos: false,
+          autocast: settings.autocast === 'bf16' ? 'bf16' : undefined,
+        }),
         checkpoint,
         log: (r) => metrics.append(r as never),
       },
@@ -167,12 +171,4 @@ export async function train(options: TrainOptions, onEvent: (e: TrainEvent) => v
     optimizer.dispose();
     gpt.dispose();
   }
-}
-
-/** Ids that open a text sample: a newline when the tokenizer has one, else the eos/bos token. */
-function samplePrompt(tokenizer: Tokenizer): number[] {
-  const nl = tokenizer.encode('\n');
-  if (nl.length === 1) return [nl[0]];
-  const eos = tokenizer.specialId('eos') ?? tokenizer.specialId('bos');
-  return eos !== undefined ? [eos] : [0];
 }

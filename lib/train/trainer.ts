@@ -18,7 +18,6 @@ import { fmix32 } from '../random';
 import { scope } from '../scope';
 import { Tensor } from '../tensor';
 import type { BatchSampler } from '../data';
-import { sampleTokens } from './sample';
 import { TrainSettings } from './settings';
 
 /** What the loop reports as it goes; the CLI draws a progress bar and log lines from these. */
@@ -34,10 +33,8 @@ export interface LoopContext {
   settings: TrainSettings;
   train: BatchSampler;
   val: BatchSampler;
-  /** Turns sampled ids into text for the eval line. */
-  decode: (ids: number[]) => string;
-  /** Ids that start a text sample (e.g. the tokenizer's newline or bos). */
-  samplePrompt: number[];
+  /** A text sample of the model as it is now, for the eval line (seeded). */
+  sampleText: (seed: number) => Promise<string>;
   /** Writes a checkpoint for `step` (after the step's update). */
   checkpoint: (step: number, lastValLoss: number | null, tokensSeen: number, elapsedMs: number) => void;
   /** Appends a metrics record. */
@@ -107,9 +104,7 @@ export async function runLoop(ctx: LoopContext, start: LoopStart, onEvent: (e: T
     const t0 = performance.now();
     const valLoss = await evaluateLoss(model, ctx.val, s.evalIters, s.batchSize, s.device, s.autocast);
     let sample = '';
-    if (s.sampleTokens > 0) {
-      sample = ctx.decode(await sampleTokens(model, ctx.samplePrompt, s.sampleTokens, { seed: s.seed + step, device: s.device }));
-    }
+    if (s.sampleTokens > 0) sample = await ctx.sampleText(s.seed + step);
     lastValLoss = valLoss;
     const perplexity = Math.exp(valLoss);
     ctx.log({ type: 'eval', step, valLoss, perplexity, sample });
