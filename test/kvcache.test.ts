@@ -11,6 +11,7 @@ import { memory, noGrad, scope, synchronize, Tensor } from '../lib/index';
 import { GPT, GPTConfig, KVCache } from '../lib/models/gpt';
 import { assertClose, assertThrows } from './helpers/assert';
 import { deviceSuites } from './helpers/devices';
+import { settledAllocated } from './helpers/memory';
 import { rng, Rng } from './helpers/random';
 import { gptForwardRef, randomGptParams } from './reference/gpt';
 
@@ -155,9 +156,10 @@ deviceSuites('KV cache vs full recompute', (test, device) => {
     const { model } = randomModel(cfg, r, device);
     // Warm the model's own lazily made buffers (position ids) before measuring.
     scope(() => noGrad(() => model.logitsLast(ids([[1]], device))));
-    const before = memory(device).allocated;
+    // Settled reads: a finalizer freeing an earlier test's garbage between the two reads would hide the growth.
+    const before = await settledAllocated(device);
     const cache = model.createCache(2);
-    const withCache = memory(device).allocated;
+    const withCache = await settledAllocated(device);
     assert.ok(withCache - before >= cache.bytes, `the cache's ${cache.bytes} bytes are allocated up front (grew ${withCache - before})`);
     model.forwardCached(ids([[1, 2, 3], [4, 5, 6]], device), cache, { last: true }).dispose();
     const samples: number[] = [];
@@ -175,8 +177,8 @@ deviceSuites('KV cache vs full recompute', (test, device) => {
     assert.ok(climb <= 512, `allocated bytes climb by ${climb} over 50 steps: ${samples.join(', ')}`);
     assert.ok(samples[49] - withCache <= 512, `nothing outlives a step (${samples[49] - withCache} bytes more than after createCache)`);
     cache.dispose();
-    synchronize(device);
-    assert.ok(memory(device).allocated - before < 2048, `dispose frees the buffers (${memory(device).allocated - before} bytes left)`);
+    const after = await settledAllocated(device);
+    assert.ok(after - before < 2048, `dispose frees the buffers (${after - before} bytes left)`);
     model.dispose();
   });
 
