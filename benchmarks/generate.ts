@@ -1,0 +1,179 @@
+/**
+ * Decoding benchmark: greedy tokens/s of a GPT here and in PyTorch (benchmarks/generate_torch.py) in
+ * one run, from the same seeded random weights and the same random prompts, at batch 1 and 8, with a
+ * KV cache (prefill the prompt once, then one token per step) and without one (the whole window
+ * recomputed every token). The prefill (the first pass over the prompt) is timed apart; tokens/s is
+ * batch / median step time. Also checks that both sides pick the same greedy tokens.
+ *
+ *   npx tsx benchmarks/generate.ts [--model small|gpt2|all] [--prompt P] [--tokens N] [--json]
+ *
+ * Defaults: a 64-token prompt, then 64 new tokens for small and 32 for gpt2, and 16 for gpt2 at batch
+ * 8 without a cache (each of its steps recomputes 8 windows of ~80 tokens of a 124M model).
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+import { noGrad } from '../lib/autograd';
+import { buildInfo, numThreads } from '../lib/device';
+import type { SamplingParams } from '../lib/generate/options';
+import { pickTokens } from '../lib/generate/pickTokens';
+import { saveTensorsSync } from '../lib/io/tensors';
+import { GPT, gptConfig, GPTPresetName } from '../lib/models/gpt';
+import { Random } from '../lib/random';
+import { scope } from '../lib/scope';
+import { Tensor } from '../lib/tensor';
+import { fmt, printTable } from '../lib/bench/timing';
+import { runPeer } from './peer';
+
+const arg = (name: string, def: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : def;
+};
+const which = arg('model', 'all');
+const promptLength = Number(arg('prompt', '64'));
+const tokensArg = arg('tokens', '');
+const GREEDY: SamplingParams = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, frequencyPenalty: 0, presencePenalty: 0 };
+
+interface Case {
+  batch: number;
+  cache: boolean;
+  newTokens: number;
+}
+
+interface CaseResult {
+  prefillMs: number;
+  stepMs: number;
+  tokensPerSec: number;
+  /** [batch][newTokens] greedy ids. */
+  tokens: number[][];
+}
+
+const median = (a: number[]) => a.slice().sort((p, q) => p - q)[a.length >> 1];
+
+function casesFor(preset: GPTPresetName): Case[] {
+  const n = tokensArg ? Number(tokensArg) : preset === 'gpt2' ? 32 : 64;
+  const out: Case[] = [];
+  for (const batch of [1, 8])
+    for (const cache of [true, false])
+      out.push({ batch, cache, newTokens: !tokensArg && preset === 'gpt2' && batch === 8 && !cache ? 16 : n });
+  return out;
+}
+
+/** Greedy decoding of `c.newTokens` tokens after the first `c.batch` prompts, the way lib/generate steps. */
+async function runOurs(model: GPT, prompts: Int32Array, c: Case): Promise<CaseResult> {
+  const B = c.batch, P = promptLength;
+  const seeds = new Array<number>(B).fill(0);
+  const rows: number[][] = Array.from({ length: B }, () => []);
+  const window = Int32Array.from(prompts.subarray(0, B * P));
+  const cache = c.cache ? model.createCache(B, P + c.newTokens) : null;
+  let prefillMs = 0;
+  const steps: number[] = [];
+  try {
+    let seq: Int32Array = window;  // [B, t] row-major: the whole window, for the uncached passes
+    let last: Int32Array = new Int32Array(B);
+    for (let i = 0; i < c.newTokens; i++) {
+      const t0 = performance.now();
+      const t = i === 0 ? P : 1;
+      const logits = scope(() => noGrad(() => {
+        if (cache) return model.forwardCached(Tensor.from(i === 0 ? window : last, [B, t], { dtype: 'i32' }), cache, { last: true });
+        return model.logitsLast(Tensor.from(seq, [B, seq.length / B], { dtype: 'i32' }));
+      }));
+      const next = await pickTokens(logits, GREEDY, null, seeds, rows.map((r) => r.length));
+      logits.dispose();
+      const ms = performance.now() - t0;
+      if (i === 0) prefillMs = ms;
+      else steps.push(ms);
+      last = next;
+      next.forEach((id, b) => rows[b].push(id));
+      if (!cache) {
+        const L = seq.length / B, grown = new Int32Array(B * (L + 1));
+        for (let b = 0; b < B; b++) {
+          grown.set(seq.subarray(b * L, (b + 1) * L), b * (L + 1));
+          grown[b * (L + 1) + L] = next[b];
+        }
+        seq = grown;
+      }
+    }
+  } finally {
+    cache?.dispose();
+  }
+  const stepMs = median(steps);
+  return { prefillMs, stepMs, tokensPerSec: B / (stepMs / 1000), tokens: rows };
+}
+
+/** How many leading tokens of every row agree (the minimum over rows), and of how many. */
+function agreement(a: number[][], b: number[][]): number {
+  let n = Infinity;
+  a.forEach((row, r) => {
+    let k = 0;
+    while (k < row.length && row[k] === b[r][k]) k++;
+    n = Math.min(n, k);
+  });
+  return n;
+}
+
+async function benchPreset(preset: GPTPresetName): Promise<Record<string, unknown>[]> {
+  const config = gptConfig(preset, { dropout: 0, vocabSize: preset === 'gpt2' ? 50257 : 65 });
+  const cases = casesFor(preset);
+  const rng = new Random(7);
+  const prompts = Int32Array.from({ length: 8 * promptLength }, () => Math.floor(rng.uniform() * config.vocabSize));
+  const jobDir = fs.mkdtempSync(path.join(os.tmpdir(), 'glm-generate-bench-'));
+  const model = new GPT(config, { seed: 1234 });
+  const ours: CaseResult[] = [];
+  try {
+    saveTensorsSync(path.join(jobDir, 'weights.safetensors'), model.stateDict());
+    fs.writeFileSync(path.join(jobDir, 'prompts.bin'), prompts);
+    fs.writeFileSync(path.join(jobDir, 'job.json'), JSON.stringify({ model: config, cases, promptLength }));
+    await runOurs(model, prompts, { batch: 1, cache: true, newTokens: 3 });  // warm-up: first-touch allocations
+    for (const c of cases) ours.push(await runOurs(model, prompts, c));
+  } finally {
+    model.dispose();
+  }
+  const peer = runPeer<CaseResult[]>('generate_torch.py', { jobDir });
+  fs.rmSync(jobDir, { recursive: true, force: true });
+  const t = peer.results;
+  console.log(`\nGPT ${preset} (${config.nLayer}L ${config.nHead}H ${config.nEmbd}, vocab ${config.vocabSize}), random weights, greedy, ` +
+    `${promptLength}-token prompt; ${os.cpus()[0]?.model}, ${numThreads()} threads, ${buildInfo().cpuLevel}; torch ${peer.version || `absent: ${peer.reason}`}`);
+  const rows: Record<string, unknown>[] = [];
+  const table: string[][] = [];
+  cases.forEach((c, i) => {
+    const o = ours[i], p = t?.[i];
+    const agree = p ? agreement(o.tokens, p.tokens) : null;
+    const ratio = p ? o.tokensPerSec / p.tokensPerSec : null;
+    const isTarget = c.cache && c.batch === 1;
+    table.push([
+      `B${c.batch} ${c.cache ? 'KV cache' : 'no cache'}, ${c.newTokens} new`,
+      fmt(o.prefillMs), p ? fmt(p.prefillMs) : '-', fmt(o.stepMs), p ? fmt(p.stepMs) : '-',
+      fmt(o.tokensPerSec), p ? fmt(p.tokensPerSec) : '-', ratio === null ? '-' : `${ratio.toFixed(2)}x`,
+      agree === null ? '-' : `${agree}/${c.newTokens}`,
+      isTarget ? `>= 1.5x ${ratio === null ? '' : ratio >= 1.5 ? 'ok' : 'MISS'}` : '',
+    ]);
+    rows.push({ preset, ...c, ours: { prefillMs: o.prefillMs, stepMs: o.stepMs, tokensPerSec: o.tokensPerSec },
+      torch: p ? { prefillMs: p.prefillMs, stepMs: p.stepMs, tokensPerSec: p.tokensPerSec } : null, ratio, agree });
+  });
+  // Ours with and without the cache must pick the same tokens too (same arithmetic up to rounding).
+  for (const b of [1, 8]) {
+    const ci = cases.findIndex((c) => c.cache && c.batch === b), ui = cases.findIndex((c) => !c.cache && c.batch === b);
+    const n = Math.min(cases[ci].newTokens, cases[ui].newTokens);
+    const cut = (r: CaseResult) => r.tokens.map((row) => row.slice(0, n));
+    console.log(`ours cached vs uncached, batch ${b}: ${agreement(cut(ours[ci]), cut(ours[ui]))}/${n} leading tokens agree on every row`);
+  }
+  printTable(['case', 'prefill ms ours', 'torch', 'step ms ours', 'torch', 'tok/s ours', 'torch', 'ours/torch', 'greedy agree', 'target'], table);
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const presets: GPTPresetName[] = which === 'all' ? ['small', 'gpt2'] : [which as GPTPresetName];
+  const results: Record<string, unknown>[] = [];
+  for (const p of presets) results.push(...(await benchPreset(p)));
+  console.log(JSON.stringify({
+    benchmark: 'generate', date: new Date().toISOString(), cpu: os.cpus()[0]?.model, threads: numThreads(),
+    cpuLevel: buildInfo().cpuLevel, load: os.loadavg(), promptLength, results,
+  }));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
