@@ -5,7 +5,6 @@
 import { Command } from 'commander';
 
 import { GlmError } from '../errors';
-
 import { benchCommand } from './bench';
 import { evalCommand } from './eval';
 import { registerGenerateCommands } from './generate';
@@ -59,7 +58,7 @@ if (require.main === module) {
   buildCli()
     .parseAsync(process.argv)
     .catch((err: unknown) => {
-      // Bad input (a GlmError names what was wrong) exits 2; anything unexpected exits 1 with its stack.
+      // Bad input (a GlmError names what was wrong) exits 2; anything unexpected exits 1 (stack with GLM_DEBUG=1).
       if (err instanceof GlmError) {
         console.error(`glm: ${err.message}`);
         process.exit(2);
