@@ -58,6 +58,44 @@ Inputs checkInputs(const char* op, const TensorRef& logits, const std::optional<
 
 }  // namespace
 
+namespace {
+
+// Both ops check the same inputs and call a kernel of the same arguments; only the output differs.
+// `kernels(tag)` returns the {cpu, cuda} entry points for logits of type decltype(tag).
+template <typename Out, typename Kernels>
+void runSample(const char* op, const Inputs& n, const TensorRef& out, const TensorRef& logits,
+               const std::optional<TensorRef>& history, const std::optional<TensorRef>& bias, const SampleParams& params,
+               Kernels kernels) {
+  if (n.B == 0) return;
+  const TensorRef h = history ? *history : TensorRef{}, bi = bias ? *bias : TensorRef{};
+  const bool hasH = history && n.L > 0, hasB = bias.has_value();
+  const SampleParams p = params;
+  withFloatType(logits.dtype, op, [&](auto tag) {
+    using T = decltype(tag);
+    const auto entries = kernels(tag);
+    const auto cpuKernel = entries.first;
+    const auto cudaKernel = entries.second;
+    (void)cudaKernel;  // unused when CUDA is not compiled in
+    dispatch(op, logits.device(),
+             [=] {
+               cpuKernel(out.data<Out>(), logits.data<T>(), hasH ? h.data<int32_t>() : nullptr,
+                         hasB ? bi.data<float>() : nullptr, n.B, n.V, n.L, n.biasRows, p);
+             },
+             GLM_CUDA_WORK([=](void* s) {
+               cudaKernel(out.data<Out>(), logits.data<T>(), hasH ? h.data<int32_t>() : nullptr,
+                          hasB ? bi.data<float>() : nullptr, n.B, n.V, n.L, n.biasRows, p, s);
+             }));
+  });
+}
+
+#ifdef GLM_WITH_CUDA
+#define GLM_SAMPLE_CUDA(fn) &cuda::fn<decltype(tag)>
+#else
+#define GLM_SAMPLE_CUDA(fn) nullptr
+#endif
+
+}  // namespace
+
 void sampleTokensOp(const TensorRef& out, const TensorRef& logits, const std::optional<TensorRef>& history,
                     const std::optional<TensorRef>& bias, const SampleParams& params) {
   const char* op = "sampleTokens";
@@ -65,22 +103,8 @@ void sampleTokensOp(const TensorRef& out, const TensorRef& logits, const std::op
   requireDType(op, "out", out, {DType::I32});
   requireSameDevice(op, "out", out, logits.device());
   requireShape(op, "out", out, Shape{in.B});
-  if (in.B == 0) return;
-  const TensorRef h = history ? *history : TensorRef{}, bi = bias ? *bias : TensorRef{};
-  const bool hasH = history && in.L > 0, hasB = bias.has_value();
-  withFloatType(logits.dtype, op, [&](auto tag) {
-    using T = decltype(tag);
-    const Inputs n = in;
-    const SampleParams p = params;
-    dispatch(op, logits.device(),
-             [=] {
-               cpu::sampleTokens<T>(out.data<int32_t>(), logits.data<T>(), hasH ? h.data<int32_t>() : nullptr,
-                                    hasB ? bi.data<float>() : nullptr, n.B, n.V, n.L, n.biasRows, p);
-             },
-             GLM_CUDA_WORK([=](void* s) {
-               cuda::sampleTokens<T>(out.data<int32_t>(), logits.data<T>(), hasH ? h.data<int32_t>() : nullptr,
-                                     hasB ? bi.data<float>() : nullptr, n.B, n.V, n.L, n.biasRows, p, s);
-             }));
+  runSample<int32_t>(op, in, out, logits, history, bias, params, [](auto tag) {
+    return std::make_pair(&cpu::sampleTokens<decltype(tag)>, GLM_SAMPLE_CUDA(sampleTokens));
   });
 }
 
@@ -92,22 +116,8 @@ void sampleLogitsOp(const TensorRef& out, const TensorRef& logits, const std::op
   requireSameDevice(op, "out", out, logits.device());
   requireShape(op, "out", out, logits.shape);
   requireNoOverlap(op, "out", out, "logits", logits);
-  if (in.B == 0) return;
-  const TensorRef h = history ? *history : TensorRef{}, bi = bias ? *bias : TensorRef{};
-  const bool hasH = history && in.L > 0, hasB = bias.has_value();
-  withFloatType(logits.dtype, op, [&](auto tag) {
-    using T = decltype(tag);
-    const Inputs n = in;
-    const SampleParams p = params;
-    dispatch(op, logits.device(),
-             [=] {
-               cpu::sampleLogits<T>(out.data<float>(), logits.data<T>(), hasH ? h.data<int32_t>() : nullptr,
-                                    hasB ? bi.data<float>() : nullptr, n.B, n.V, n.L, n.biasRows, p);
-             },
-             GLM_CUDA_WORK([=](void* s) {
-               cuda::sampleLogits<T>(out.data<float>(), logits.data<T>(), hasH ? h.data<int32_t>() : nullptr,
-                                     hasB ? bi.data<float>() : nullptr, n.B, n.V, n.L, n.biasRows, p, s);
-             }));
+  runSample<float>(op, in, out, logits, history, bias, params, [](auto tag) {
+    return std::make_pair(&cpu::sampleLogits<decltype(tag)>, GLM_SAMPLE_CUDA(sampleLogits));
   });
 }
 
