@@ -12,12 +12,16 @@ torch.set_num_threads(int(os.environ.get("GLM_BENCH_THREADS", "2")))
 torch.manual_seed(0)
 
 
-def timed(fn, warmup=2, min_runs=5, min_ms=400):
-    for _ in range(warmup):
+def timed(fn, warmup=2, warmup_ms=200, min_runs=5, min_ms=400, max_runs=2000):
+    # The same rules as lib/bench/timing.ts: a count and a time-based warm-up, then samples.
+    warm_start = time.perf_counter()
+    i = 0
+    while i < warmup or (time.perf_counter() - warm_start) * 1e3 < warmup_ms:
         fn()
+        i += 1
     samples = []
     start = time.perf_counter()
-    while len(samples) < min_runs or ((time.perf_counter() - start) * 1e3 < min_ms and len(samples) < 200):
+    while len(samples) < min_runs or ((time.perf_counter() - start) * 1e3 < min_ms and len(samples) < max_runs):
         t0 = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - t0) * 1e3)

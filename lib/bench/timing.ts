@@ -7,16 +7,26 @@ export interface Timing {
   runs: number;
 }
 
-/** Runs fn (which submits work to `device`) until `minRuns` runs and `minMs` total have passed. */
-export function time(fn: () => void, device = 'cpu', opts: { warmup?: number; minRuns?: number; minMs?: number } = {}): Timing {
-  const { warmup = 2, minRuns = 5, minMs = 400 } = opts;
-  for (let i = 0; i < warmup; i++) {
+/**
+ * Runs fn (which submits work to `device`) `warmup` times and for at least `warmupMs`, then until
+ * `minRuns` runs and `minMs` total have passed (at most `maxRuns`). The time-based warm-up matters for
+ * microsecond cases: two calls leave the JS wrappers unoptimised, which a training loop never sees.
+ * benchmarks/kernels_torch.py times its side with the same rules.
+ */
+export function time(
+  fn: () => void,
+  device = 'cpu',
+  opts: { warmup?: number; warmupMs?: number; minRuns?: number; minMs?: number; maxRuns?: number } = {},
+): Timing {
+  const { warmup = 2, warmupMs = 200, minRuns = 5, minMs = 400, maxRuns = 2000 } = opts;
+  const warmStart = performance.now();
+  for (let i = 0; i < warmup || performance.now() - warmStart < warmupMs; i++) {
     fn();
     synchronize(device);
   }
   const samples: number[] = [];
   const start = performance.now();
-  while (samples.length < minRuns || (performance.now() - start < minMs && samples.length < 200)) {
+  while (samples.length < minRuns || (performance.now() - start < minMs && samples.length < maxRuns)) {
     const t0 = performance.now();
     fn();
     synchronize(device);
