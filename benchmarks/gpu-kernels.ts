@@ -131,7 +131,9 @@ function timeOnDevice(fn: () => void): Timing {
   glm.synchronize(DEVICE);
   const one = performance.now() - t0;
   const reps = Math.max(1, Math.min(50, Math.ceil(2 / Math.max(one, 1e-3))));
-  const t = time(() => { for (let r = 0; r < reps; r++) fn(); }, DEVICE, quick ? { warmup: 1, minRuns: 3, minMs: 50 } : { warmup: 2, minRuns: 10, minMs: 500 });
+  // Count-based warm-up and at most 200 samples: the rules of the twin's timed() in gpu_kernels_torch.py.
+  const rules = quick ? { warmup: 1, minRuns: 3, minMs: 50 } : { warmup: 2, minRuns: 10, minMs: 500 };
+  const t = time(() => { for (let r = 0; r < reps; r++) fn(); }, DEVICE, { ...rules, warmupMs: 0, maxRuns: 200 });
   return { medianMs: t.medianMs / reps, minMs: t.minMs / reps, runs: t.runs * reps };
 }
 
