@@ -139,8 +139,8 @@ nn('modules reject tensors of the wrong shape, naming the module and the argumen
   await assertThrows(() => new Linear(Tensor.zeros([3, 4], { dtype: 'bf16' }), null), "argument 'weight'", 'bf16[3, 4]');
   await assertThrows(() => new LayerNorm(Tensor.ones([4]), Tensor.zeros([5])), 'LayerNorm', "argument 'bias'", 'f32[4]');
   const lin = (i: number, o: number) => new Linear(Tensor.zeros([o, i]), null);
-  await assertThrows(() => new CausalSelfAttention(lin(8, 16), lin(8, 8), 2), 'CausalSelfAttention', "argument 'c_attn'", 'a Linear 8 → 24');
-  await assertThrows(() => new CausalSelfAttention(lin(8, 24), lin(8, 8), 3), 'CausalSelfAttention', "argument 'nHead'", 'a positive divisor of the width 8', 'got 3');
+  await assertThrows(() => new CausalSelfAttention(lin(8, 16), lin(8, 8), 2), 'SelfAttention', "argument 'c_attn'", 'a Linear 8 → 24');
+  await assertThrows(() => new CausalSelfAttention(lin(8, 24), lin(8, 8), 3), 'SelfAttention', "argument 'nHead'", 'a positive divisor of the width 8', 'got 3');
   await assertThrows(() => new MLP(lin(8, 32), lin(16, 8)), 'MLP', "argument 'c_proj'", 'a Linear 32 → 8');
 });
 

@@ -9,7 +9,9 @@ import type { Command } from 'commander';
 
 import { generate, GenerateOptions } from '../generate';
 import type { GPT } from '../models/gpt';
-import { loadRunModel } from '../train/evaluate';
+import { infill } from '../generate/infill';
+import { Encoder } from '../models/encoder';
+import { loadAnyRunModel, loadRunModel } from '../train/evaluate';
 import { runPath } from '../train/runDir';
 import { loadRunTokenizer } from '../train/tokenizerSetup';
 import type { Tokenizer } from '../tokenizer';
@@ -19,6 +21,7 @@ import { intOption, numOption } from './train';
 /** Options as commander parses them. */
 export interface GenerateCliOptions {
   prompt?: string;
+  infill?: string;
   maxTokens?: number;
   temperature?: number;
   topK?: number;
@@ -87,7 +90,11 @@ async function stream(model: GPT, tokenizer: Tokenizer, prompt: string, opts: Ge
 
 /** Runs `glm generate`; resolves to the exit code. */
 export async function generateCommand(dir: string, o: GenerateCliOptions): Promise<number> {
-  if (o.prompt === undefined) throw new GlmError('generate', "option '--prompt <text>' is required");
+  if (o.infill !== undefined) {
+    if (o.prompt !== undefined) throw new GlmError('generate', "give either --prompt (a GPT continues it) or --infill (a GLM fills its blanks), not both");
+    return infillCommand(dir, o);
+  }
+  if (o.prompt === undefined) throw new GlmError('generate', "option '--prompt <text>' is required (or --infill \"text with [MASK]\" for a GLM run)");
   const opts = toGenerateOptions(o);
   const { model, tokenizer } = loadRun(dir, o.device ?? 'cpu');
   const controller = new AbortController();
@@ -107,6 +114,25 @@ export async function generateCommand(dir: string, o: GenerateCliOptions): Promi
     throw err;
   } finally {
     process.off('SIGINT', onSignal);
+    model.dispose();
+  }
+}
+
+/** `glm generate DIR --infill "text with [MASK]"`: prints each blank's fill, then the filled text. */
+async function infillCommand(dir: string, o: GenerateCliOptions): Promise<number> {
+  const full = path.resolve(dir);
+  const { model } = loadAnyRunModel(full, o.device ?? 'cpu');
+  try {
+    if (!(model instanceof Encoder) || model.config.arch !== 'glm')
+      throw new GlmError('generate', `--infill needs a GLM run (glm train --objective glm); '${full}' holds ${model.describeConfig()}`);
+    const g = toGenerateOptions(o);
+    const r = await infill(model, loadRunTokenizer(runPath(full, 'tokenizer')), o.infill!, {
+      maxTokens: o.maxTokens, temperature: g.temperature, topK: g.topK, topP: g.topP, seed: g.seed, autocast: g.autocast,
+    });
+    r.fills.forEach((f, i) => console.log(`[${i + 1}] ${JSON.stringify(f)}${r.finish[i] === 'end' ? '' : ` (stopped: ${r.finish[i]})`}`));
+    console.log(r.text);
+    return 0;
+  } finally {
     model.dispose();
   }
 }
@@ -149,7 +175,8 @@ export function registerGenerateCommands(program: Command): void {
       .command('generate')
       .description('stream the continuation of a prompt by a trained run')
       .argument('<dir>', 'run directory written by glm train')
-      .option('--prompt <text>', 'the text to continue (required)'),
+      .option('--prompt <text>', 'the text to continue (a GPT run)')
+      .option('--infill <text>', 'fill each [MASK] of the text (a GLM run: glm train --objective glm)'),
   ).action(async (dir: string, opts: GenerateCliOptions) => {
     process.exitCode = await generateCommand(dir, opts);
   });

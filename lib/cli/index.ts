@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { GlmError } from '../errors';
 import { benchCommand } from './bench';
 import { evalCommand } from './eval';
+import { registerFinetuneCommand } from './finetune';
 import { registerGenerateCommands } from './generate';
 import { infoCommand } from './info';
 import { addTrainOptions, intOption, trainCommand, TrainCliOptions } from './train';
@@ -29,7 +30,7 @@ export function buildCli(): Command {
   addTrainOptions(
     program
       .command('train')
-      .description('train a GPT on text files or directories (default: the built-in State of the Union corpus)')
+      .description('train a GPT (or pretrain an encoder: --objective mlm+nsp | glm) on text files or directories (default: the built-in State of the Union corpus)')
       .argument('[files...]', 'text files and/or directories'),
   ).action(async (files: string[], opts: TrainCliOptions) => {
     process.exitCode = await trainCommand(files, opts);
@@ -50,6 +51,7 @@ export function buildCli(): Command {
     .option('--quick', 'fewer repetitions')
     .option('--json', 'print JSON')
     .action((opts) => benchCommand(opts));
+  registerFinetuneCommand(program);
   registerGenerateCommands(program);
   return program;
 }

@@ -14,6 +14,7 @@ import { createProgress, Progress } from './progress';
 export interface TrainCliOptions {
   out: string;
   preset?: string;
+  objective?: string;
   resume?: boolean;
   steps?: number;
   batch?: number;
@@ -61,7 +62,8 @@ export function numOption(name: string) {
 export function addTrainOptions(cmd: Command): Command {
   return cmd
     .requiredOption('--out <dir>', 'run directory (checkpoints, metrics, plots)')
-    .option('--preset <name>', 'model preset: tiny | small | gpt2 (default tiny; on --resume, the run\'s)')
+    .option('--objective <name>', 'causal (a GPT, the default) | mlm+nsp (a BERT-style encoder) | glm (GLM blank infilling)')
+    .option('--preset <name>', 'model preset: tiny | small | gpt2 for GPTs, tiny | small for encoders (default tiny; on --resume, the run\'s)')
     .option('--resume', 'continue the run in --out')
     .option('--steps <n>', 'optimizer steps', intOption('steps'))
     .option('--batch <n>', 'sequences per micro-batch', intOption('batch'))
@@ -99,6 +101,7 @@ export function toTrainOptions(files: string[], o: TrainCliOptions): TrainOption
     out: o.out,
     files,
     preset: o.preset as TrainOptions['preset'],
+    objective: o.objective as TrainOptions['objective'],
     resume: o.resume ?? false,
     model,
     tokenizer: tokenizerKind === undefined ? undefined
@@ -138,7 +141,8 @@ export async function trainCommand(files: string[], o: TrainCliOptions): Promise
       progress ??= createProgress(e.steps, e.step - 1);
       progress.update(e.step, e);
     } else if (e.type === 'eval') {
-      const line = `step ${e.step}: val loss ${e.valLoss.toFixed(4)}, perplexity ${e.perplexity.toFixed(2)}` +
+      const parts = Object.keys(e.parts).length ? ` (${Object.entries(e.parts).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')})` : '';
+      const line = `step ${e.step}: val loss ${e.valLoss.toFixed(4)}${parts}, perplexity ${e.perplexity.toFixed(2)}` +
         (e.trainLoss !== null ? `, train loss ${e.trainLoss.toFixed(4)}` : '') + (e.sample ? `\n  sample: ${oneLine(e.sample)}` : '');
       if (progress) progress.log(line);
       else console.log(line);

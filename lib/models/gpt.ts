@@ -12,7 +12,7 @@ import { noGrad } from '../autograd';
 import { argError, describe, GlmError } from '../errors';
 import { native } from '../native';
 import { Block } from '../nn/block';
-import { CausalSelfAttention } from '../nn/attention';
+import { SelfAttention } from '../nn/attention';
 import { ForwardContext } from '../nn/context';
 import { Embedding } from '../nn/embedding';
 import { CacheStep, KVCache } from '../nn/kvCache';
@@ -21,6 +21,7 @@ import { Linear } from '../nn/linear';
 import { MLP } from '../nn/mlp';
 import { Module } from '../nn/module';
 import { createParameters, numelOf, parameterSeed, ParamSpec } from '../nn/params';
+import { loadParameters } from '../nn/stateDict';
 import { add } from '../ops/elementwise';
 import { embedding } from '../ops/embedding';
 import { matmul } from '../ops/matmul';
@@ -133,7 +134,7 @@ export class GPT extends Module {
     const blocks: Block[] = [];
     for (let i = 0; i < nLayer; i++) {
       const h = `h.${i}`;
-      const attn = new CausalSelfAttention(linear(`${h}.attn.c_attn`), linear(`${h}.attn.c_proj`), nHead,
+      const attn = new SelfAttention(linear(`${h}.attn.c_attn`), linear(`${h}.attn.c_proj`), nHead,
         positional === 'rope' ? { ropeBase } : {});
       const mlp = new MLP(linear(`${h}.mlp.c_fc`), linear(`${h}.mlp.c_proj`));
       blocks.push(this.registerModule(h, new Block(norm(`${h}.ln_1`), attn, norm(`${h}.ln_2`), mlp)));
@@ -185,6 +186,25 @@ export class GPT extends Module {
     if (wantLogits) return { logits, loss };
     logits.dispose();  // the loss's tape keeps a view of the memory it needs
     return { loss };
+  }
+
+  /**
+   * The final hidden states ln_f(blocks(embeddings)) [B, T, C] (f32), for heads other than the tied
+   * LM head (a classifier reads the last real token). idx as forward's; differentiable.
+   */
+  hidden(idx: Tensor, opts: Omit<GPTForwardOptions, 'logits'> = {}): Tensor {
+    const op = 'GPT.hidden';
+    this.checkIds(op, 'idx', idx);
+    const ctx = this.context(op, opts);
+    const x = this.trunk(idx, ctx);
+    const h = this.ln_f.forward(x);
+    ctx.release([x]);
+    return h;
+  }
+
+  /** The tied LM head over hidden states: h [..., C] → logits [..., V] (bf16 under autocast). */
+  lmLogits(h: Tensor, opts: { autocast?: 'bf16' } = {}): Tensor {
+    return this.head(h, new ForwardContext({ autocast: opts.autocast }));
   }
 
   /**
@@ -367,36 +387,7 @@ export class GPT extends Module {
    * is an error naming it, raised before anything is copied.
    */
   loadStateDict(stateDict: Record<string, Tensor>): void {
-    const op = 'GPT.loadStateDict';
-    if (stateDict === null || typeof stateDict !== 'object' || Array.isArray(stateDict) || stateDict instanceof Tensor)
-      throw argError(op, 'stateDict', 'an object of tensors by name', describe(stateDict));
-    const params = new Map(this.namedParameters());
-    const missing = [...params.keys()].filter((n) => !Object.prototype.hasOwnProperty.call(stateDict, n));
-    const extra = Object.keys(stateDict).filter((n) => !params.has(n));
-    if (missing.length || extra.length) {
-      const list = (names: string[]) => names.slice(0, 6).map((n) => `"${n}"`).join(', ') + (names.length > 6 ? `, ... (${names.length} in all)` : '');
-      const parts = [];
-      if (missing.length) parts.push(`missing ${missing.length} tensor${missing.length > 1 ? 's' : ''}: ${list(missing)}`);
-      if (extra.length) parts.push(`unexpected ${extra.length} tensor${extra.length > 1 ? 's' : ''}: ${list(extra)}`);
-      throw new GlmError(op, `argument 'stateDict' does not match the model (${this.describeConfig()}): ${parts.join('; ')}`,
-        { argument: 'stateDict' });
-    }
-    for (const [name, p] of params) {
-      const t = stateDict[name];
-      const expected = `an f32 or bf16 tensor of shape [${p.shape.join(', ')}]`;
-      if (!(t instanceof Tensor) || t.disposed) throw argError(op, `stateDict["${name}"]`, expected, describe(t));
-      if ((t.dtype !== 'f32' && t.dtype !== 'bf16') || t.shape.join() !== p.shape.join())
-        throw argError(op, `stateDict["${name}"]`, expected, t.describe());
-    }
-    noGrad(() => {
-      for (const [name, p] of params) {
-        const src = stateDict[name];
-        if (src === p) continue;
-        const here = src.to(p.device);
-        native().copy(p.handle, here.handle);  // converts bf16 to f32
-        if (here !== src) here.dispose();
-      }
-    });
+    loadParameters('GPT.loadStateDict', new Map(this.namedParameters()), stateDict, this.describeConfig());
   }
 
   /** Frees the parameters (with their gradients) and the model's buffers. */

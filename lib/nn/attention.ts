@@ -1,7 +1,7 @@
 /**
- * Causal multi-head self-attention as in GPT-2: one fused projection to q, k, v (c_attn), the fused
- * attention kernel with a causal mask (the (T, T) scores never exist), and an output projection
- * (c_proj). With RoPE, q and k are rotated after the split. There is no dropout on the attention
+ * Multi-head self-attention as in GPT-2: one fused projection to q, k, v (c_attn), the fused
+ * attention kernel (the (T, T) scores never exist) with the pass's mask (causal for a decoder, none
+ * for an encoder, prefix for GLM; see ForwardContext), and an output projection (c_proj). With RoPE, q and k are rotated after the split. There is no dropout on the attention
  * probabilities: the fused kernel has none (residual dropout after c_proj is the model's job).
  * `forwardCached` is the decoding path: new keys and values are appended to a KV cache and the
  * queries attend to everything cached (see kvCache.ts).
@@ -20,22 +20,22 @@ import { cachePrefix, CacheStep, LayerKV, writeCache } from './kvCache';
 const EVAL = new ForwardContext();
 
 /** Options of {@link CausalSelfAttention}. */
-export interface CausalSelfAttentionOptions {
+export interface SelfAttentionOptions {
   /** Rotate q and k with RoPE of this base (theta); absent: no rotation (positions come from elsewhere). */
   ropeBase?: number;
 }
 
-/** Causal self-attention holding c_attn (C → 3C) and c_proj (C → C). */
-export class CausalSelfAttention extends Module {
+/** Self-attention holding c_attn (C → 3C) and c_proj (C → C). */
+export class SelfAttention extends Module {
   readonly c_attn: Linear;
   readonly c_proj: Linear;
   readonly nHead: number;
   readonly headDim: number;
   readonly ropeBase: number | null;
 
-  constructor(c_attn: Linear, c_proj: Linear, nHead: number, opts: CausalSelfAttentionOptions = {}) {
+  constructor(c_attn: Linear, c_proj: Linear, nHead: number, opts: SelfAttentionOptions = {}) {
     super();
-    const op = 'CausalSelfAttention';
+    const op = 'SelfAttention';
     const C = c_proj.outFeatures;
     if (c_attn.inFeatures !== C || c_attn.outFeatures !== 3 * C || c_proj.inFeatures !== C)
       throw argError(op, 'c_attn', `a Linear ${C} → ${3 * C} (with c_proj ${C} → ${C})`,
@@ -51,10 +51,10 @@ export class CausalSelfAttention extends Module {
     this.ropeBase = opts.ropeBase ?? null;
   }
 
-  /** x [B, T, C] → [B, T, C] in the context's compute dtype. */
+  /** x [B, T, C] → [B, T, C] in the context's compute dtype, under the context's mask and key lengths. */
   forward(x: Tensor, ctx: ForwardContext = EVAL): Tensor {
     const { q, k, v, heads } = this.project(x, ctx, 0);
-    const y = attention(q, k, v, { mask: 'causal' });             // (B, H, T, D)
+    const y = attention(q, k, v, ctx.keyLengths ? { mask: ctx.attentionMask, keyLengths: ctx.keyLengths } : { mask: ctx.attentionMask });  // (B, H, T, D)
     ctx.release([q, k, v, heads]);
     return this.output(y, x.shape, ctx);
   }
@@ -89,7 +89,7 @@ export class CausalSelfAttention extends Module {
       kAll.dispose();
       vAll.dispose();
     } else {
-      throw argError('CausalSelfAttention.forwardCached', 'step', 'one token per row, or rows with one common start', `T = ${T}, starts ${step.start.join(', ')}`);
+      throw argError('SelfAttention.forwardCached', 'step', 'one token per row, or rows with one common start', `T = ${T}, starts ${step.start.join(', ')}`);
     }
     ctx.release([q, k, v, heads]);
     return this.output(y, x.shape, ctx);
@@ -145,3 +145,8 @@ export class CausalSelfAttention extends Module {
     return out;
   }
 }
+
+/** The name GPT code knew it by: a decoder's self-attention is SelfAttention under the default causal mask. */
+export const CausalSelfAttention = SelfAttention;
+/** Options of {@link CausalSelfAttention} (the same as SelfAttention's). */
+export type CausalSelfAttentionOptions = SelfAttentionOptions;

@@ -6,7 +6,7 @@
  */
 import { add } from '../ops/elementwise';
 import { Tensor } from '../tensor';
-import { CausalSelfAttention } from './attention';
+import { SelfAttention } from './attention';
 import { ForwardContext } from './context';
 import type { CacheStep, LayerKV } from './kvCache';
 import { LayerNorm } from './layerNorm';
@@ -18,11 +18,11 @@ const EVAL = new ForwardContext();
 /** One block holding ln_1, attn, ln_2, mlp. */
 export class Block extends Module {
   readonly ln_1: LayerNorm;
-  readonly attn: CausalSelfAttention;
+  readonly attn: SelfAttention;
   readonly ln_2: LayerNorm;
   readonly mlp: MLP;
 
-  constructor(ln_1: LayerNorm, attn: CausalSelfAttention, ln_2: LayerNorm, mlp: MLP) {
+  constructor(ln_1: LayerNorm, attn: SelfAttention, ln_2: LayerNorm, mlp: MLP) {
     super();
     this.ln_1 = this.registerModule('ln_1', ln_1);
     this.attn = this.registerModule('attn', attn);

@@ -6,6 +6,7 @@
  */
 import { isGradEnabled } from '../autograd';
 import { fmix32 } from '../random';
+import type { AttentionMask } from '../ops/attention';
 import { Tensor } from '../tensor';
 import { dropoutOp } from './availableOps';
 
@@ -20,6 +21,13 @@ export interface ForwardContextOptions {
   dropout?: number;
   /** Seed of this pass's dropout masks (a non-negative safe integer); each site mixes in its index. */
   dropoutSeed?: number;
+  /**
+   * Which keys self-attention lets each query see in this pass: 'causal' (the default: a decoder),
+   * 'none' (an encoder) or { prefix: P } (GLM: the first P tokens bidirectionally, causal after).
+   */
+  attentionMask?: AttentionMask;
+  /** i32 [B]: per row, keys at positions >= keyLengths[b] are right padding that no query sees. */
+  keyLengths?: Tensor | null;
 }
 
 
@@ -38,11 +46,17 @@ export class ForwardContext {
   readonly computeDType: ComputeDType;
   /** The residual-dropout probability (0: none). */
   readonly dropoutP: number;
+  /** The self-attention mask of the pass (default 'causal'). */
+  readonly attentionMask: AttentionMask;
+  /** Per-row key lengths (right padding), or null when every key is real. */
+  readonly keyLengths: Tensor | null;
   private readonly dropoutSeed: number;
   private site = 0;
 
   constructor(opts: ForwardContextOptions = {}) {
     this.computeDType = opts.autocast === 'bf16' ? 'bf16' : 'f32';
+    this.attentionMask = opts.attentionMask ?? 'causal';
+    this.keyLengths = opts.keyLengths ?? null;
     this.dropoutP = opts.dropout ?? 0;
     this.dropoutSeed = opts.dropoutSeed ?? 0;
   }

@@ -5,8 +5,8 @@ export type { ComputeDType, ForwardContextOptions } from './context';
 export { Linear } from './linear';
 export { Embedding } from './embedding';
 export { LayerNorm, LAYER_NORM_EPS } from './layerNorm';
-export { CausalSelfAttention } from './attention';
-export type { CausalSelfAttentionOptions } from './attention';
+export { CausalSelfAttention, SelfAttention } from './attention';
+export type { CausalSelfAttentionOptions, SelfAttentionOptions } from './attention';
 export { MLP } from './mlp';
 export { Block } from './block';
 export {

@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { BatchSampler, ensureShard, resolveCorpus, splitTokens } from '../data';
+import { ensureShard, resolveCorpus, splitTokens } from '../data';
 import type { Corpus } from '../data';
 import { GlmError } from '../errors';
 import { generateText } from '../generate';
@@ -16,12 +16,16 @@ import { writeJsonAtomic } from '../io/atomic';
 import { MetricsLog, readMetrics } from '../io/metrics';
 import { lossSeriesFromMetrics, writeLossPlot } from '../io/plot';
 import { loadTensors, saveTensorsSync } from '../io/tensors';
+import { encoderConfig, EncoderConfig, EncoderPresetName, ENCODER_PRESETS } from '../models/encoder';
 import { GPT, gptConfig, GPTConfig, GPTPresetName, GPT_PRESETS } from '../models/gpt';
 import { AdamW } from '../optim/adamw';
 import type { Tokenizer } from '../tokenizer';
 import { scope } from '../scope';
 import { commitCheckpoint, recoverCheckpoint } from './checkpoint';
-import { loadModelWeights, saveModelWeights } from './modelFile';
+import { buildObjective } from './objectives/build';
+import { encoderSpecials, glmSpecials } from './objectives/specials';
+import { OBJECTIVE_NAMES, ObjectiveName, TrainObjective } from './objectives/types';
+import { createRunModel, loadRunWeights, saveRunWeights } from './runModel';
 import { hasCheckpoint, incompatibilities, readJson, RUN_FORMAT, RunConfig, runPath, RunState } from './runDir';
 import { resolveSettings, TrainSettings, TrainSettingsInput } from './settings';
 import { buildTokenizer, loadRunTokenizer, TokenizerChoice } from './tokenizerSetup';
@@ -33,7 +37,10 @@ export interface TrainOptions {
   out: string;
   /** Text files and/or directories; none: the default corpus. */
   files?: string[];
-  preset?: GPTPresetName;
+  /** A GPT preset (objective causal) or an Encoder preset (mlm+nsp, glm); default tiny. */
+  preset?: GPTPresetName | EncoderPresetName;
+  /** 'causal' (a GPT, the default), 'mlm+nsp' (a BERT-style encoder) or 'glm' (GLM blank infilling). */
+  objective?: ObjectiveName;
   /** Architecture overrides on the preset (vocabSize comes from the tokenizer). */
   model?: Partial<Omit<GPTConfig, 'vocabSize'>>;
   tokenizer?: TokenizerChoice;
@@ -52,13 +59,30 @@ export interface TrainResult extends LoopResult {
 
 const op = 'train';
 
-function checkPreset(preset: unknown): GPTPresetName {
-  const names = Object.keys(GPT_PRESETS);
+function checkObjective(objective: unknown): ObjectiveName {
+  if (typeof objective !== 'string' || !(OBJECTIVE_NAMES as readonly string[]).includes(objective))
+    throw new GlmError(op, `unknown objective ${JSON.stringify(objective)}; expected one of ${OBJECTIVE_NAMES.join(', ')}`, {
+      argument: 'objective', expected: OBJECTIVE_NAMES.join(' | '), actual: String(objective),
+    });
+  return objective as ObjectiveName;
+}
+
+function checkPreset(preset: unknown, objective: ObjectiveName): string {
+  const names = Object.keys(objective === 'causal' ? GPT_PRESETS : ENCODER_PRESETS);
   if (typeof preset !== 'string' || !names.includes(preset))
     throw new GlmError(op, `unknown preset ${JSON.stringify(preset)}; expected one of ${names.join(', ')}`, {
       argument: 'preset', expected: names.join(' | '), actual: String(preset),
     });
-  return preset as GPTPresetName;
+  return preset as string;
+}
+
+/** The model config of a new run: the preset, the user's overrides and the tokenizer's vocabulary. */
+function modelConfigOf(objective: ObjectiveName, preset: string, overrides: Partial<Omit<GPTConfig, 'vocabSize'>>, vocabSize: number): GPTConfig | EncoderConfig {
+  if (objective === 'causal') return gptConfig(preset as GPTPresetName, { ...overrides, vocabSize });
+  const { positional, ropeBase, ...rest } = overrides;
+  if (positional !== undefined || ropeBase !== undefined)
+    throw new GlmError(op, `--positional applies to GPT models (objective causal); an encoder (objective ${objective}) has learned positions`);
+  return encoderConfig(preset as EncoderPresetName, { ...rest, arch: objective === 'glm' ? 'glm' : 'bert', vocabSize });
 }
 
 /** Source paths as saved in config.json (absolute, so a resume from another cwd finds the same corpus). */
@@ -80,7 +104,8 @@ export async function train(options: TrainOptions, onEvent: (e: TrainEvent) => v
   const saved = resuming ? readJson<RunConfig>(runPath(dir, 'config')) : null;
 
   // On resume the saved run is the base; options given now must agree with it (checked below).
-  const preset = checkPreset(options.preset ?? saved?.preset ?? 'tiny');
+  const objective = checkObjective(options.objective ?? saved?.objective ?? 'causal');
+  const preset = checkPreset(options.preset ?? saved?.preset ?? 'tiny', objective);
   const given = Object.fromEntries(Object.entries(options.train ?? {}).filter(([, v]) => v !== undefined));
   const settings: TrainSettings = resolveSettings(preset, saved ? { ...saved.train, ...given } : given);
   if (saved && settings.steps !== saved.train.steps)
@@ -92,10 +117,13 @@ export async function train(options: TrainOptions, onEvent: (e: TrainEvent) => v
 
   const tokenizer: Tokenizer = resuming ? loadRunTokenizer(runPath(dir, 'tokenizer')) : await buildTokenizer(options.tokenizer ?? { kind: 'char' }, corpus, info);
   const asksModel = options.preset !== undefined || Object.keys(options.model ?? {}).length > 0;
-  const model = saved && !asksModel ? saved.model : gptConfig(preset, { ...options.model, vocabSize: tokenizer.vocabSize });
+  if (objective === 'mlm+nsp') encoderSpecials(tokenizer);  // a tokenizer without [CLS], [SEP], [MASK], [PAD] fails here, before any work
+  if (objective === 'glm') glmSpecials(tokenizer);
+  const model = saved && !asksModel ? saved.model : modelConfigOf(objective, preset, options.model ?? {}, tokenizer.vocabSize);
   const config: RunConfig = {
     format: RUN_FORMAT,
     preset,
+    ...(objective === 'causal' ? {} : { objective }),
     model: { ...model },
     tokenizer: { kind: options.tokenizer?.kind ?? tokenizer.kind, vocabSize: tokenizer.vocabSize },
     data: { sources: sourcesOf(corpus) },
@@ -111,25 +139,29 @@ export async function train(options: TrainOptions, onEvent: (e: TrainEvent) => v
   const { shard, rebuilt } = await ensureShard(shardFile, corpus, tokenizer);
   info(`tokens: ${shard.length.toLocaleString('en-US')} (${rebuilt ? 'tokenized now' : 'reused the shard'}; vocab ${tokenizer.vocabSize})`);
   const split = splitTokens(shard.length, { valFraction: settings.valFraction });
-  const B = settings.batchSize, T = model.blockSize;
-  const trainSampler = new BatchSampler({ tokens: shard.tokens, ranges: split.train, batchSize: B, blockSize: T, seed: settings.seed, name: 'training' });
-  const valSampler = new BatchSampler({ tokens: shard.tokens, ranges: split.val, batchSize: B, blockSize: T, seed: settings.seed + 1, name: 'validation' });
 
-  const gpt = new GPT(model, { seed: settings.seed, device: settings.device });
+  const gpt = createRunModel(objective, model, settings.seed, settings.device);
+  let objectiveImpl: TrainObjective;
+  try {
+    objectiveImpl = buildObjective(objective, gpt, tokenizer, shard.tokens, split, settings);
+  } catch (err) {
+    gpt.dispose();
+    throw err;
+  }
   const optimizer = new AdamW(gpt.parameterGroups(settings.weightDecay), { lr: settings.lr, betas: [settings.beta1, settings.beta2], weightDecay: settings.weightDecay });
   let start = { step: 0, tokensSeen: 0, elapsedMs: 0, lastValLoss: null as number | null };
   if (resuming) {
     const state = readJson<RunState>(runPath(dir, 'state'));
-    loadModelWeights(runPath(dir, 'model'), gpt);
+    loadRunWeights(runPath(dir, 'model'), gpt);
     scope(() => optimizer.loadState(loadTensors(runPath(dir, 'optimizer'), { device: settings.device }).tensors, state.optimizer));
-    trainSampler.setState(state.sampler as Parameters<BatchSampler['setState']>[0]);
+    objectiveImpl.setState(state.sampler);
     start = { step: state.step, tokensSeen: state.tokensSeen, elapsedMs: state.elapsedMs, lastValLoss: state.lastValLoss };
     info(`resuming at step ${state.step} of ${settings.steps}`);
   } else {
     writeJsonAtomic(runPath(dir, 'config'), config);
     tokenizer.save(runPath(dir, 'tokenizer'));
   }
-  info(`model: ${preset} (${model.nLayer} layers, ${model.nHead} heads, ${model.nEmbd} wide, block ${model.blockSize}), ` +
+  info(`model: ${objective === 'causal' ? '' : `encoder (${objective}) `}${preset} (${model.nLayer} layers, ${model.nHead} heads, ${model.nEmbd} wide, block ${model.blockSize}), ` +
     `${(gpt.numParameters() / 1e6).toFixed(2)}M parameters on ${settings.device}${settings.autocast === 'bf16' ? ' (bf16 autocast)' : ''}`);
 
   const metrics = MetricsLog.open(runPath(dir, 'metrics'), resuming ? { keepUpToStep: start.step } : {});
@@ -139,9 +171,9 @@ export async function train(options: TrainOptions, onEvent: (e: TrainEvent) => v
   };
   const checkpoint = (step: number, lastValLoss: number | null, tokensSeen: number, elapsedMs: number): void => {
     metrics.sync();
-    const state: RunState = { step, tokensSeen, elapsedMs, lastValLoss, sampler: trainSampler.getState(), optimizer: optimizer.stateInfo() };
+    const state: RunState = { step, tokensSeen, elapsedMs, lastValLoss, sampler: objectiveImpl.getState(), optimizer: optimizer.stateInfo() };
     commitCheckpoint(dir, step, {
-      [path.basename(runPath(dir, 'model'))]: (p) => saveModelWeights(p, gpt, step),
+      [path.basename(runPath(dir, 'model'))]: (p) => saveRunWeights(p, gpt, step),
       [path.basename(runPath(dir, 'optimizer'))]: (p) => saveTensorsSync(p, optimizer.stateTensors(), { step: String(step) }),
       [path.basename(runPath(dir, 'state'))]: (p) => writeJsonAtomic(p, state),
     });
@@ -149,12 +181,13 @@ export async function train(options: TrainOptions, onEvent: (e: TrainEvent) => v
   try {
     const result = await runLoop(
       {
-        model: gpt, optimizer, settings, train: trainSampler, val: valSampler,
+        objective: objectiveImpl, optimizer, settings,
         // A new line opens the sample (every tokenizer encodes one); the sample runs to its length, past any eos.
-        sampleText: (seed) => generateText(gpt, tokenizer, '\n', {
+        // Encoders have no free-running sample (an infilling one is `glm generate --infill`).
+        sampleText: async (seed) => gpt instanceof GPT ? generateText(gpt, tokenizer, '\n', {
           maxTokens: settings.sampleTokens, temperature: 0.8, seed, stopOnEos: false,
           autocast: settings.autocast === 'bf16' ? 'bf16' : undefined,
-        }),
+        }) : '',
         checkpoint,
         log: (r) => metrics.append(r as never),
       },

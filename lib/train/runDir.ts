@@ -6,7 +6,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { GlmError } from '../errors';
+import type { EncoderConfig } from '../models/encoder';
 import type { GPTConfig } from '../models/gpt';
+import type { ObjectiveName } from './objectives/types';
 import type { RandomState } from '../random';
 import type { AdamWStateInfo } from '../optim/adamw';
 import { RESUME_INVARIANT, TrainSettings } from './settings';
@@ -37,7 +39,10 @@ export interface RunConfig {
   format: number;
   /** The preset the model started from (its config below may override parts of it). */
   preset: string;
-  model: GPTConfig;
+  /** What the model is trained on; absent in runs written before encoders: 'causal'. */
+  objective?: ObjectiveName;
+  /** A GPT's config (causal) or an Encoder's (mlm+nsp: arch 'bert', glm: arch 'glm'). */
+  model: GPTConfig | EncoderConfig;
   tokenizer: { kind: string; vocabSize: number };
   data: { sources: string[] };
   train: TrainSettings;
@@ -80,8 +85,11 @@ export function hasCheckpoint(dir: string): boolean {
 export function incompatibilities(saved: RunConfig, wanted: RunConfig): string[] {
   const out: string[] = [];
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-  for (const k of Object.keys({ ...saved.model, ...wanted.model }) as (keyof GPTConfig)[]) {
-    if (!same(saved.model[k], wanted.model[k])) out.push(`model.${k}: saved ${JSON.stringify(saved.model[k])}, requested ${JSON.stringify(wanted.model[k])}`);
+  const objective = (c: RunConfig) => c.objective ?? 'causal';
+  if (objective(saved) !== objective(wanted)) out.push(`objective: saved ${objective(saved)}, requested ${objective(wanted)}`);
+  const savedModel = saved.model as unknown as Record<string, unknown>, wantedModel = wanted.model as unknown as Record<string, unknown>;
+  for (const k of Object.keys({ ...savedModel, ...wantedModel })) {
+    if (!same(savedModel[k], wantedModel[k])) out.push(`model.${k}: saved ${JSON.stringify(savedModel[k])}, requested ${JSON.stringify(wantedModel[k])}`);
   }
   if (!same(saved.tokenizer, wanted.tokenizer)) out.push(`tokenizer: saved ${JSON.stringify(saved.tokenizer)}, requested ${JSON.stringify(wanted.tokenizer)}`);
   if (!same(saved.data.sources, wanted.data.sources)) out.push(`data sources: saved ${JSON.stringify(saved.data.sources)}, requested ${JSON.stringify(wanted.data.sources)}`);

@@ -1,5 +1,6 @@
 /**
- * The training loop of `glm train`: batches from the sampler, forward and backward with gradient
+ * The training loop of `glm train`: micro-batch losses from the objective (causal LM, MLM + NSP or
+ * GLM blank infilling: see objectives/), backward with gradient
  * accumulation, global-norm clipping, the warmup + cosine schedule and fused AdamW; periodic
  * evaluation (val loss, perplexity, a text sample, the loss plot) and checkpoints; exact resume;
  * a clean stop on an AbortSignal (the CLI wires SIGINT/SIGTERM to it).
@@ -8,31 +9,30 @@
  * state is checkpointed; dropout seeds are a hash of seed, step and micro-batch), so a run stopped and
  * resumed computes the same losses as one that never stopped.
  */
-import { noGrad } from '../autograd';
-import { GPT } from '../models/gpt';
+import type { Tensor } from '../tensor';
 import { scale } from '../ops/elementwise';
 import { AdamW } from '../optim/adamw';
 import { clipGradNorm } from '../optim/clip';
 import { cosineWithWarmup } from '../optim/schedule';
 import { fmix32 } from '../random';
 import { scope } from '../scope';
-import { Tensor } from '../tensor';
-import type { BatchSampler } from '../data';
+import type { TrainObjective } from './objectives/types';
 import { TrainSettings } from './settings';
+
+export { evaluateLoss } from './objectives/causal';
 
 /** What the loop reports as it goes; the CLI draws a progress bar and log lines from these. */
 export type TrainEvent =
-  | { type: 'step'; step: number; steps: number; loss: number; lr: number; gradNorm: number; tokensPerSec: number; elapsedMs: number }
-  | { type: 'eval'; step: number; valLoss: number; perplexity: number; trainLoss: number | null; sample: string }
+  | { type: 'step'; step: number; steps: number; loss: number; parts: Record<string, number>; lr: number; gradNorm: number; tokensPerSec: number; elapsedMs: number }
+  | { type: 'eval'; step: number; valLoss: number; parts: Record<string, number>; perplexity: number; trainLoss: number | null; sample: string }
   | { type: 'checkpoint'; step: number };
 
 /** The pieces of a prepared run that the loop drives (see run.ts). */
 export interface LoopContext {
-  model: GPT;
+  /** The model's loss on its data (causal LM, MLM + NSP, GLM blank infilling). */
+  objective: TrainObjective;
   optimizer: AdamW;
   settings: TrainSettings;
-  train: BatchSampler;
-  val: BatchSampler;
   /** A text sample of the model as it is now, for the eval line (seeded). */
   sampleText: (seed: number) => Promise<string>;
   /** Writes a checkpoint for `step` (after the step's update). */
@@ -61,27 +61,9 @@ export function dropoutSeed(seed: number, step: number, micro: number): number {
   return fmix32(fmix32(fmix32(seed) ^ step) ^ micro);
 }
 
-function batchTensors(b: { x: Int32Array; y: Int32Array }, batchSize: number, device: string): [Tensor, Tensor] {
-  const T = b.x.length / batchSize;
-  return [
-    Tensor.from(b.x, [batchSize, T], { dtype: 'i32', device }),
-    Tensor.from(b.y, [batchSize, T], { dtype: 'i32', device }),
-  ];
-}
-
-/** Mean validation loss over `iters` fixed batches (the same batches at every evaluation). */
-export async function evaluateLoss(model: GPT, val: BatchSampler, iters: number, batchSize: number, device: string, autocast: 'bf16' | 'none'): Promise<number> {
-  let total = 0;
-  const batches = val.evalBatches(iters);
-  for (const b of batches) {
-    total += await scope(() =>
-      noGrad(() => {
-        const [x, y] = batchTensors(b, batchSize, device);
-        return model.forward(x, y, { autocast: autocast === 'bf16' ? 'bf16' : undefined }).loss!;
-      }).item(),
-    );
-  }
-  return total / batches.length;
+/** The entries of `parts` with `prefix` on their names (val_mlm, ...). */
+function prefixed(prefix: string, parts: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(parts).map(([k, v]) => [prefix + k, v]));
 }
 
 /**
@@ -90,25 +72,25 @@ export async function evaluateLoss(model: GPT, val: BatchSampler, iters: number,
  * is written and the loop returns with stoppedBy 'signal'.
  */
 export async function runLoop(ctx: LoopContext, start: LoopStart, onEvent: (e: TrainEvent) => void, signal?: AbortSignal): Promise<LoopResult> {
-  const { model, optimizer, settings: s } = ctx;
+  const { objective, optimizer, settings: s } = ctx;
   const schedule = cosineWithWarmup({ maxLr: s.lr, minLr: s.minLr, warmupSteps: s.warmupSteps, totalSteps: s.steps });
   const params = optimizer.params;
-  const tokensPerStep = s.batchSize * s.gradAccum * model.config.blockSize;
+  const tokensPerStep = objective.tokensPerMicroBatch * s.gradAccum;
   let { tokensSeen, elapsedMs, lastValLoss } = start;
   let step = start.step;
   let lastTrainLoss: number | null = null;
   let windowStart = performance.now();
   let windowTokens = 0;
-  const autocast = s.autocast === 'bf16' ? 'bf16' : undefined;
   const evaluate = async (): Promise<void> => {
     const t0 = performance.now();
-    const valLoss = await evaluateLoss(model, ctx.val, s.evalIters, s.batchSize, s.device, s.autocast);
+    const result = await objective.evaluate(s.evalIters);
+    const valLoss = result.loss, parts = result.parts;
     let sample = '';
     if (s.sampleTokens > 0) sample = await ctx.sampleText(s.seed + step);
     lastValLoss = valLoss;
-    const perplexity = Math.exp(valLoss);
-    ctx.log({ type: 'eval', step, valLoss, perplexity, sample });
-    onEvent({ type: 'eval', step, valLoss, perplexity, trainLoss: lastTrainLoss, sample });
+    const perplexity = Math.exp(result.lmLoss);
+    ctx.log({ type: 'eval', step, valLoss, ...prefixed('val_', parts), perplexity, sample });
+    onEvent({ type: 'eval', step, valLoss, parts, perplexity, trainLoss: lastTrainLoss, sample });
     windowStart += performance.now() - t0;  // evaluation time does not count against tokens/s
   };
   const save = (): void => {
@@ -121,13 +103,14 @@ export async function runLoop(ctx: LoopContext, start: LoopStart, onEvent: (e: T
     const t0 = performance.now();
     const lr = schedule(step);
     optimizer.lr = lr;
-    const { loss, gradNorm } = await scope(async () => {
+    const { loss, gradNorm, parts } = await scope(async () => {
       const microLosses: Tensor[] = [];
+      const microParts: Record<string, Tensor>[] = [];
       for (let micro = 0; micro < s.gradAccum; micro++) {
-        const [x, y] = batchTensors(ctx.train.next(), s.batchSize, s.device);
-        const l = model.forward(x, y, { training: true, dropoutSeed: dropoutSeed(s.seed, step, micro), autocast }).loss!;
+        const { loss: l, parts: p } = objective.trainLoss(step, micro, dropoutSeed(s.seed, step, micro));
         (s.gradAccum === 1 ? l : scale(l, 1 / s.gradAccum)).backward();
         microLosses.push(l.detach());
+        microParts.push(Object.fromEntries(Object.entries(p).map(([k, t]) => [k, t.detach()])));
       }
       let norm: Tensor | null = null;
       if (s.gradClip > 0) {
@@ -140,7 +123,9 @@ export async function runLoop(ctx: LoopContext, start: LoopStart, onEvent: (e: T
       optimizer.zeroGrad();
       let sum = 0;
       for (const v of microLosses) sum += await v.item();
-      return { loss: sum / s.gradAccum, gradNorm: norm ? await norm.item() : NaN };
+      const means: Record<string, number> = {};
+      for (const p of microParts) for (const [k, t] of Object.entries(p)) means[k] = (means[k] ?? 0) + (await t.item()) / s.gradAccum;
+      return { loss: sum / s.gradAccum, gradNorm: norm ? await norm.item() : NaN, parts: means };
     });
     step++;
     tokensSeen += tokensPerStep;
@@ -153,8 +138,8 @@ export async function runLoop(ctx: LoopContext, start: LoopStart, onEvent: (e: T
       windowTokens = 0;
     }
     lastTrainLoss = loss;
-    ctx.log({ type: 'train', step, loss, lr, gradNorm, tokensPerSec: Math.round(tokensPerSec), elapsedMs: Math.round(elapsedMs) });
-    onEvent({ type: 'step', step, steps: s.steps, loss, lr, gradNorm, tokensPerSec, elapsedMs });
+    ctx.log({ type: 'train', step, loss, ...parts, lr, gradNorm, tokensPerSec: Math.round(tokensPerSec), elapsedMs: Math.round(elapsedMs) });
+    onEvent({ type: 'step', step, steps: s.steps, loss, parts, lr, gradNorm, tokensPerSec, elapsedMs });
     if (!Number.isFinite(loss)) throw new Error(`train: the loss became ${loss} at step ${step} (try a lower --lr); the last checkpoint is intact`);
     const aborted = signal?.aborted ?? false;
     if (step % s.evalInterval === 0 || step === s.steps) await evaluate();

@@ -49,7 +49,7 @@ export function ropeRef(x: Float64Array, B: number, H: number, T: number, D: num
 }
 
 /** rows (N × in) · Wᵀ + b with W [out, in]. */
-function linearRef(x: ArrayLike<number>, N: number, W: ArrayLike<number>, b: ArrayLike<number> | undefined, inF: number, outF: number): Float64Array {
+export function linearRef(x: ArrayLike<number>, N: number, W: ArrayLike<number>, b: ArrayLike<number> | undefined, inF: number, outF: number): Float64Array {
   const y = new Float64Array(N * outF);
   for (let r = 0; r < N; r++)
     for (let o = 0; o < outF; o++) {
@@ -60,17 +60,10 @@ function linearRef(x: ArrayLike<number>, N: number, W: ArrayLike<number>, b: Arr
   return y;
 }
 
-/** The logits (B·T × V, row-major) and, with targets, the mean cross-entropy (-100 ignored). */
-export function gptForwardRef(
-  cfg: GptRefConfig, p: GptRefParams, idx: ArrayLike<number>, B: number, T: number,
-  targets?: ArrayLike<number>, ropePairing: RopePairing = 'half',
-): { logits: Float64Array; loss: number } {
-  const { vocabSize: V, nLayer: L, nHead: H, nEmbd: C } = cfg;
-  const D = C / H, N = B * T, eps = 1e-5;
-  const bias = (name: string) => (cfg.bias ? p[name] : undefined);
-  const ln = (x: ArrayLike<number>, name: string) => layerNormRef(x, p[`${name}.weight`], cfg.bias ? p[`${name}.bias`] : null, C, eps).out;
-
-  let x = new Float64Array(N * C);
+/** The final hidden states ln_f(blocks(embeddings)) of a GPT, (B·T × C). */
+export function gptHiddenRef(cfg: GptRefConfig, p: GptRefParams, idx: ArrayLike<number>, B: number, T: number, ropePairing: RopePairing = 'half'): Float64Array {
+  const C = cfg.nEmbd, N = B * T;
+  let x: Float64Array = new Float64Array(N * C);
   for (let r = 0; r < N; r++) {
     const tok = idx[r], pos = r % T;
     for (let c = 0; c < C; c++) {
@@ -84,7 +77,39 @@ export function gptForwardRef(
       x[r * C + c] = v;
     }
   }
+  x = transformerBlocksRef(cfg, p, x, B, T, { mask: 'causal' }, cfg.positional === 'rope' ? ropePairing : null);
+  return layerNormRef(x, p['ln_f.weight'], cfg.bias ? p['ln_f.bias'] : null, C, 1e-5).out;
+}
 
+/** The logits (B·T × V, row-major) and, with targets, the mean cross-entropy (-100 ignored). */
+export function gptForwardRef(
+  cfg: GptRefConfig, p: GptRefParams, idx: ArrayLike<number>, B: number, T: number,
+  targets?: ArrayLike<number>, ropePairing: RopePairing = 'half',
+): { logits: Float64Array; loss: number } {
+  const h = gptHiddenRef(cfg, p, idx, B, T, ropePairing);
+  const logits = linearRef(h, B * T, p['wte.weight'], undefined, cfg.nEmbd, cfg.vocabSize);  // tied head
+  const loss = targets ? crossEntropyRef(logits, targets, cfg.vocabSize).loss : NaN;
+  return { logits, loss };
+}
+
+/** What the blocks' attention sees: its mask and, per row, the real key count (right padding). */
+export interface BlocksAttentionRef {
+  mask: 'none' | 'causal' | { prefix: number };
+  keyLengths?: ArrayLike<number>;
+}
+
+/**
+ * The pre-LayerNorm blocks h.0 .. h.{L-1} over the residual stream x (B·T × C), returned as a new
+ * stream (before ln_f): x + attn(ln_1(x)), then + mlp(ln_2(x)); q and k rotated when `rope` is given.
+ */
+export function transformerBlocksRef(
+  cfg: Pick<GptRefConfig, 'nLayer' | 'nHead' | 'nEmbd' | 'bias' | 'ropeBase'>, p: GptRefParams, x: Float64Array, B: number, T: number,
+  attention: BlocksAttentionRef, rope: RopePairing | null = null,
+): Float64Array {
+  const { nLayer: L, nHead: H, nEmbd: C } = cfg;
+  const D = C / H, N = B * T, eps = 1e-5;
+  const bias = (name: string) => (cfg.bias ? p[name] : undefined);
+  const ln = (v: ArrayLike<number>, name: string) => layerNormRef(v, p[`${name}.weight`], cfg.bias ? p[`${name}.bias`] : null, C, eps).out;
   for (let l = 0; l < L; l++) {
     const h = `h.${l}`;
     const qkv = linearRef(ln(x, `${h}.ln_1`), N, p[`${h}.attn.c_attn.weight`], bias(`${h}.attn.c_attn.bias`), C, 3 * C);
@@ -100,11 +125,11 @@ export function gptForwardRef(
             k[dst] = qkv[src + C];
             v[dst] = qkv[src + 2 * C];
           }
-    if (cfg.positional === 'rope') {
-      ropeRef(q, B, H, T, D, cfg.ropeBase, ropePairing);
-      ropeRef(k, B, H, T, D, cfg.ropeBase, ropePairing);
+    if (rope) {
+      ropeRef(q, B, H, T, D, cfg.ropeBase, rope);
+      ropeRef(k, B, H, T, D, cfg.ropeBase, rope);
     }
-    const att = attentionRef(q, k, v, { B, H, Tq: T, Tk: T, D, scale: 1 / Math.sqrt(D), mask: 'causal' }).out;
+    const att = attentionRef(q, k, v, { B, H, Tq: T, Tk: T, D, scale: 1 / Math.sqrt(D), ...attention }).out;
     const merged = new Float64Array(N * C);  // (B, T, H·D)
     for (let b = 0; b < B; b++)
       for (let hh = 0; hh < H; hh++)
@@ -117,9 +142,7 @@ export function gptForwardRef(
     x = x.map((xi, i) => xi + m[i]);
   }
 
-  const logits = linearRef(ln(x, 'ln_f'), N, p['wte.weight'], undefined, C, V);  // tied head
-  const loss = targets ? crossEntropyRef(logits, targets, V).loss : NaN;
-  return { logits, loss };
+  return x;
 }
 
 /** What a random parameter set is drawn for: a spec's name and shape. */
