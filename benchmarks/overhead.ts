@@ -2,8 +2,9 @@
  * Per-op overhead on the CPU stream: what a tiny op costs end to end (JS wrapper, native checks,
  * the hand-off to the stream, the kernel, synchronize) rather than what its kernel costs. Cases:
  * synchronize alone, one tiny op then synchronize (the round trip), 100 tiny ops then one
- * synchronize (the per-op submit cost), tensor creation, and the 768×65 softmax-cross-entropy
- * forward+backward of the kernel benchmark. Prints a table of medians in microseconds and one JSON line.
+ * synchronize (the per-op submit cost), tensor creation (empty, and full as backward() seeds a
+ * scalar loss), and the 768×65 softmax-cross-entropy forward+backward of the kernel benchmark.
+ * Prints a table of medians in microseconds and one JSON line.
  *
  *   npx tsx benchmarks/overhead.ts [--rounds N]
  */
@@ -47,6 +48,7 @@ function main(): void {
   const cases: [string, () => void, number][] = [
     ['synchronize (nothing queued)', () => synchronize('cpu'), 1],
     ['Tensor.empty([16]) + dispose', () => Tensor.empty([16]).dispose(), 1],
+    ['Tensor.full([], 1) + dispose (the backward seed)', () => Tensor.full([], 1).dispose(), 1],
     ['fill 16 + synchronize', () => { fillOnce(out); synchronize('cpu'); }, 1],
     ['add 16 + dispose + synchronize', () => { ops.add(small, small).dispose(); synchronize('cpu'); }, 1],
     ['100 × (add 16 + dispose), 1 synchronize', () => { for (let i = 0; i < 100; i++) ops.add(small, small).dispose(); synchronize('cpu'); }, 100],

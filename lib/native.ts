@@ -48,6 +48,8 @@ export interface BuildInfo {
 /** Core functions of the addon: tensor lifetime, data movement, devices. */
 export interface NativeCore {
   empty(shape: number[], dtype: string, device: string): NativeTensor;
+  /** empty() then every element set to value, in one call. */
+  full(shape: number[], dtype: string, device: string, value: number): NativeTensor;
   fromData(data: Float32Array | Int32Array | Uint16Array, shape: number[], dtype: string, device: string): NativeTensor;
   read(t: NativeTensor): Promise<ArrayBuffer>;
   readSync(t: NativeTensor): ArrayBuffer;

@@ -63,12 +63,16 @@ export class Tensor implements Disposable {
    */
   _constant: number | undefined = undefined;
 
-  /** @internal use Tensor.from / Tensor.empty / ops */
-  constructor(handle: NativeTensor) {
+  /**
+   * @internal use Tensor.from / Tensor.empty / ops. Callers that just created `handle` and know its
+   * shape, dtype and device pass them (`shape` is then owned by the tensor, not copied), which saves
+   * three native accessor calls; otherwise they are read from the handle.
+   */
+  constructor(handle: NativeTensor, shape?: number[], dtype?: DType, device?: string) {
     this._handle = handle;
-    this.shape = Object.freeze(handle.shape.slice());
-    this.dtype = handle.dtype;
-    this.device = handle.device as string;
+    this.shape = Object.freeze(shape ?? handle.shape.slice());
+    this.dtype = dtype ?? handle.dtype;
+    this.device = device ?? (handle.device as string);
     track(this);
   }
 
@@ -99,7 +103,7 @@ export class Tensor implements Disposable {
     } else {
       typed = data instanceof Float32Array ? data : Float32Array.from(isNumber ? [data as number] : (data as ArrayLike<number>));
     }
-    const t = new Tensor(native().fromData(typed, dims, dtype, device));
+    const t = new Tensor(native().fromData(typed, dims, dtype, device), dims, dtype, device);
     if (options.requiresGrad) t.requireGrad();
     return t;
   }
@@ -108,15 +112,19 @@ export class Tensor implements Disposable {
   static empty(shape: readonly number[], options: TensorOptions = {}): Tensor {
     const op = 'Tensor.empty';
     const dims = checkShape(op, shape);
-    const t = new Tensor(native().empty(dims, checkDType(op, options.dtype ?? 'f32'), checkDevice(op, options.device ?? 'cpu')));
+    const dtype = checkDType(op, options.dtype ?? 'f32'), device = checkDevice(op, options.device ?? 'cpu');
+    const t = new Tensor(native().empty(dims, dtype, device), dims, dtype, device);
     if (options.requiresGrad) t.requireGrad();
     return t;
   }
 
   static full(shape: readonly number[], value: number, options: TensorOptions = {}): Tensor {
     if (typeof value !== 'number') throw argError('Tensor.full', 'value', 'a number', describe(value));
-    const t = Tensor.empty(shape, { ...options, requiresGrad: false });
-    native().fill(t.handle, value);
+    const op = 'Tensor.empty';  // the shape, dtype and device are empty()'s arguments, named as before
+    const dims = checkShape(op, shape);
+    const dtype = checkDType(op, options.dtype ?? 'f32'), device = checkDevice(op, options.device ?? 'cpu');
+    // One native call: created and filled (on the CPU at once, since no queued op can see new memory).
+    const t = new Tensor(native().full(dims, dtype, device, value), dims, dtype, device);
     t._constant = value;
     if (options.requiresGrad) t.requireGrad();
     return t;
@@ -130,10 +138,13 @@ export class Tensor implements Disposable {
     return Tensor.full(shape, 1, options);
   }
 
-  /** The native handle; throws if the tensor has been disposed. */
+  /**
+   * The native handle; throws if the tensor has been disposed. Disposal is tracked here, in JS (dispose()
+   * drops the handle); the native side still refuses a disposed handle before any kernel runs.
+   */
   get handle(): NativeTensor {
     const h = this._handle;
-    if (!h || h.disposed) throw new GlmError('tensor', `use of a disposed tensor (${this.dtype}[${this.shape}])`);
+    if (!h) throw new GlmError('tensor', `use of a disposed tensor (${this.dtype}[${this.shape}])`);
     return h;
   }
 
@@ -146,7 +157,7 @@ export class Tensor implements Disposable {
   }
 
   get disposed(): boolean {
-    return !this._handle || this._handle.disposed;
+    return !this._handle;
   }
 
   /** "f32[2, 3] on cpu" */
@@ -229,7 +240,7 @@ export class Tensor implements Disposable {
     }
     if (dims.some((d) => !Number.isInteger(d) || d < 0) || numelOf(dims) !== this.numel)
       throw argError(op, 'shape', `a shape with ${this.numel} elements (from [${this.shape}])`, `[${shape}]`);
-    const out = new Tensor(native().view(this.handle, dims, 0));
+    const out = new Tensor(native().view(this.handle, dims, 0), dims, this.dtype, this.device);
     const from = this.shape;
     return record(op, out, [this], (g) => [g.reshape(from)]);
   }
@@ -244,7 +255,7 @@ export class Tensor implements Disposable {
     if (!Number.isInteger(index) || index < 0 || index >= this.shape[0])
       throw argError(op, 'index', `an integer in [0, ${this.shape[0]})`, describe(index));
     const inner = this.shape.slice(1);
-    const out = new Tensor(native().view(this.handle, inner, index * numelOf(inner)));
+    const out = new Tensor(native().view(this.handle, inner, index * numelOf(inner)), inner.slice(), this.dtype, this.device);
     const { shape, dtype, device } = this;
     return record(op, out, [this], (g) => {
       const full = Tensor.zeros(shape, { dtype, device });
@@ -257,7 +268,8 @@ export class Tensor implements Disposable {
 
   /** A view of the same memory that does not record gradients. */
   detach(): Tensor {
-    return new Tensor(native().view(this.handle, this.shape.slice(), 0));
+    const dims = this.shape.slice();
+    return new Tensor(native().view(this.handle, dims, 0), dims, this.dtype, this.device);
   }
 
   /** Back-propagates from this tensor; see autograd.backward. */
@@ -267,7 +279,7 @@ export class Tensor implements Disposable {
 
   /** Frees the tensor's memory now (idempotent). Views keep the memory alive until they are freed too. */
   dispose(): void {
-    if (this._handle && !this._handle.disposed) this._handle.dispose();
+    if (this._handle) this._handle.dispose();  // idempotent natively
     this._handle = null;
     if (this._scope) {
       this._scope.delete(this);

@@ -2,7 +2,7 @@
 import * as assert from 'uvu/assert';
 
 import { native, NativeTensor } from '../lib/native';
-import { ops, Tensor } from '../lib/index';
+import { numThreads, ops, setNumThreads, Tensor } from '../lib/index';
 import { softmaxCrossEntropy } from '../lib/ops/crossEntropy';
 import { assertClose, assertThrows, tolFor } from './helpers/assert';
 import { deviceSuites } from './helpers/devices';
@@ -121,6 +121,87 @@ deviceSuites('softmaxCrossEntropy', (test, device) => {
       assertClose(await x.grad!.toArray(), ref.dlogits, tol, 'dlogits');  // assertClose rejects NaN and inf
     });
   }
+
+  test('small vocabularies: the row-blocked path at its thresholds, ignored rows, in place, every level', async () => {
+    // V <= 512 takes the row-blocked kernel: rows of at least one vector (8 lanes with AVX2, 16 with
+    // AVX-512) overlap their last vector with the one before it, shorter rows use masked tails; rows
+    // go 4 at a time in blocks of a power of two rows (64 at V <= 64, 32 at V = 65, 8 at V = 512),
+    // a fully masked remainder one by one. N covers one row, a partial group of 4, partial blocks, and
+    // ignored rows breaking the groups (targetsFor ignores about a fifth).
+    const r = rng();
+    const Vs = [7, 8, 9, 15, 16, 17, 24, 31, 33, 64, 65, 127, 129, 511, 512, 513];
+    for (const dtype of ['f32', 'bf16'] as const) {
+      const prep = (x: Float32Array) => (dtype === 'bf16' ? roundBf16(x) : x);
+      for (const V of Vs) {
+        for (const N of [1, 3, 5, 37, 131]) {
+          const xv = prep(r.normals(N * V, 3));
+          const tv = targetsFor(r, N, V, -100);
+          const ref = crossEntropyRef(xv, tv, V);
+          const valid = Array.from(tv).filter((t) => t !== -100).length;
+          const floor = (8 * 2 ** -24 * Math.sqrt(valid)) / Math.max(valid, 1);
+          for (const inPlace of [false, true]) {
+            const leaf = Tensor.from(xv, [N, V], { dtype, device, requiresGrad: true });
+            const logits = inPlace ? ops.scale(leaf, 1) : leaf;
+            const loss = softmaxCrossEntropy(logits, Tensor.from(tv, [N], { device }), { inPlace });
+            scalarClose(await loss.item(), ref.loss, dtype === 'bf16' ? 1e-4 : LOSS_TOL, `loss ${dtype} N=${N} V=${V} inPlace=${inPlace}`);
+            loss.backward();
+            assertClose(await leaf.grad!.toArray(), ref.dlogits, tolFor(dtype), `dlogits ${dtype} N=${N} V=${V} inPlace=${inPlace}`, floor);
+          }
+        }
+        // Every row ignored, in a full block and a partial one.
+        const N = 70;
+        const x = Tensor.from(prep(r.normals(N * V)), [N, V], { dtype, device, requiresGrad: true });
+        const loss = softmaxCrossEntropy(x, Tensor.full([N], -100, { dtype: 'i32', device }));
+        assert.is(await loss.item(), 0, `all ignored V=${V}`);
+        loss.backward();
+        assertClose(await x.grad!.toArray(), new Float64Array(N * V), 0, `all ignored dlogits V=${V}`);
+      }
+    }
+  });
+
+  test('small vocabularies: -inf logits get exactly zero probability, finite loss', async () => {
+    const r = rng();
+    for (const V of [9, 65]) {
+      const N = 37;
+      const xv = r.normals(N * V, 2);
+      for (let i = 0; i < xv.length; i++) if (r.next() < 0.3) xv[i] = -Infinity;
+      const tv = r.ints(N, 0, V);
+      for (let i = 0; i < N; i++) {
+        // the target and one more logit per row stay finite
+        xv[i * V + tv[i]] = r.next();
+        xv[i * V + ((tv[i] + 1) % V)] = r.next();
+      }
+      const ref = crossEntropyRef(xv, tv, V);
+      const x = Tensor.from(xv, [N, V], { device, requiresGrad: true });
+      const loss = softmaxCrossEntropy(x, Tensor.from(tv, [N], { device }));
+      scalarClose(await loss.item(), ref.loss, LOSS_TOL, `loss V=${V}`);
+      loss.backward();
+      const g = await x.grad!.toArray();
+      assertClose(g, ref.dlogits, 1e-4, `dlogits V=${V}`);
+      for (let i = 0; i < xv.length; i++)
+        if (xv[i] === -Infinity && g[i] !== 0) assert.unreachable(`dlogits[${i}] = ${g[i]} for a -inf logit, V=${V}`);
+    }
+  });
+
+  if (device === 'cpu')
+    test('the loss does not depend on the thread count (small and large vocabularies)', async () => {
+      const r = rng();
+      const before = numThreads();
+      try {
+        for (const [N, V] of [[768, 65], [300, 9], [40, 3000]]) {
+          const xv = r.normals(N * V, 3);
+          const tv = targetsFor(r, N, V, -100);
+          const losses: number[] = [];
+          for (const threads of [1, 2, 3]) {
+            setNumThreads(threads);
+            losses.push(await softmaxCrossEntropy(Tensor.from(xv, [N, V]), Tensor.from(tv, [N])).item());
+          }
+          assert.equal(losses, [losses[0], losses[0], losses[0]], `N=${N} V=${V}: the same loss bits on 1, 2 and 3 threads`);
+        }
+      } finally {
+        setNumThreads(before);
+      }
+    });
 
   test('a gradient bigger than the caches (the non-temporal store path), separate and in place', async () => {
     // 90 × 50257 f32 = 18.1 MB: above the kernel's 16 MiB threshold for streaming stores (taken when

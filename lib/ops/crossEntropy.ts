@@ -11,7 +11,7 @@ import { boolArg, dtypeArg, intArg, sameDevice, shapeArg, tensorArg } from './ch
 
 interface CrossEntropyNative {
   softmaxCrossEntropy(
-    loss: NativeTensor, validCount: NativeTensor, dlogits: NativeTensor | null, logits: NativeTensor,
+    loss: NativeTensor, validCount: NativeTensor | null, dlogits: NativeTensor | null, logits: NativeTensor,
     targets: NativeTensor, ignoreIndex: number, meanReduction: boolean): void;
   mul(out: NativeTensor, a: NativeTensor, b: NativeTensor): void;
 }
@@ -63,13 +63,12 @@ export function softmaxCrossEntropy(logits: Tensor, targets: Tensor, opts: Cross
   const inPlace = boolArg(op, 'inPlace', opts.inPlace ?? false);
 
   const loss = Tensor.empty([], { dtype: 'f32', device: x.device });
-  const validCount = Tensor.empty([], { dtype: 'f32', device: x.device });
   const grad = needsGrad(x);
   // The gradient for d(loss) = 1, owned by the tape once recorded.
   const dlogits = grad ? (inPlace ? x.detach() : Tensor.empty(x.shape, { dtype: x.dtype, device: x.device })) : null;
-  nat().softmaxCrossEntropy(loss.handle, validCount.handle, dlogits ? dlogits.handle : null, x.handle, t.handle,
+  // No validCount tensor: the kernel divides the mean by the count itself.
+  nat().softmaxCrossEntropy(loss.handle, null, dlogits ? dlogits.handle : null, x.handle, t.handle,
     ignoreIndex, reduction === 'mean');
-  validCount.dispose();  // the kernel already divided by it; the queued op keeps its memory alive
   if (!dlogits) return loss;
   const saved = [dlogits];
   return record(op, loss, [x], (g) => {

@@ -13,6 +13,7 @@
 #include "../core/stream.h"
 #include "../core/tensor.h"
 #include "../core/threadpool.h"
+#include "../cpu/convert.h"
 #include "../ops/tensor_ops.h"
 #include "args.h"
 #include "registry.h"
@@ -118,6 +119,23 @@ Napi::Value Empty(const Napi::CallbackInfo& info) {
   DType dtype = parseDTypeArg(info[1], "empty");
   Device dev = parseDeviceArg(info[2], "empty");
   return wrapTensor(info.Env(), emptyTensor(shape, dtype, dev));
+}
+
+// full(shape, dtype, device, value) -> handle with every element `value`. A CPU tensor is filled
+// here, on the calling thread: its storage is new, so no queued op can see it yet. Elsewhere the
+// fill is queued on the device's stream, as fill() does.
+Napi::Value Full(const Napi::CallbackInfo& info) {
+  const char* op = "empty";  // the shape, dtype and device are empty()'s, named as Tensor.full's were before
+  Args args(info, op);
+  Shape shape = args.shape(0, "shape");
+  DType dtype = parseDTypeArg(info[1], op);
+  Device dev = parseDeviceArg(info[2], op);
+  const double value = Args(info, "fill").number(3, "value");
+  GLM_REQUIRE(!std::isnan(value) || dtype != DType::I32, "fill", "argument 'value': NaN cannot fill an i32 tensor");
+  TensorRef t = emptyTensor(shape, dtype, dev);
+  if (dev.isCpu()) cpu::fill(t.raw(), t.dtype, value, t.numel());
+  else fillTensor(t, value);
+  return wrapTensor(info.Env(), std::move(t));
 }
 
 // fromData(typedArray, shape, dtype, device) -> handle. f32 and bf16 take a Float32Array (bf16 is
@@ -365,6 +383,7 @@ Napi::Value guarded(const Napi::CallbackInfo& info) {
 }
 
 GLM_BINDING("empty", Empty);
+GLM_BINDING("full", Full);
 GLM_BINDING("fromData", FromData);
 GLM_BINDING("readSync", ReadSync);
 GLM_BINDING("read", Read);

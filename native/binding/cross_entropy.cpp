@@ -7,10 +7,10 @@
 namespace glm {
 namespace {
 
-// softmaxCrossEntropy(loss, validCount, dlogits | null, logits, targets, ignoreIndex, meanReduction)
+// softmaxCrossEntropy(loss, validCount | null, dlogits | null, logits, targets, ignoreIndex, meanReduction)
 Napi::Value SoftmaxCrossEntropy(const Napi::CallbackInfo& info) {
   Args g(info, "softmaxCrossEntropy");
-  softmaxCrossEntropyOp(g.tensor(0, "loss"), g.tensor(1, "validCount"), g.optTensor(2, "dlogits"), g.tensor(3, "logits"),
+  softmaxCrossEntropyOp(g.tensor(0, "loss"), g.optTensor(1, "validCount"), g.optTensor(2, "dlogits"), g.tensor(3, "logits"),
                         g.tensor(4, "targets"), g.integer(5, "ignoreIndex"), g.boolean(6, "meanReduction"));
   return info.Env().Undefined();
 }

@@ -3,7 +3,7 @@
 //
 // logits (N, V), targets (N) i32. Rows whose target == ignoreIndex do not count.
 // loss (1) f32 = mean (meanReduction) or sum over counted rows of logsumexp(row) - row[target].
-// validCount (1) f32 = the number of counted rows.
+// validCount (1) f32 = the number of counted rows; optional (null: not written).
 // dlogits (N, V), optional (null: loss only) = d(loss)/d(logits) assuming d(loss) = 1, i.e.
 // (softmax(row) - onehot(target)) / (meanReduction ? validCount : 1), and 0 on ignored rows. dlogits may
 // equal logits (computed in place, saving N·V memory).

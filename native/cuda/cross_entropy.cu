@@ -128,7 +128,7 @@ __global__ void crossEntropyRowsKernel(float* rowLoss, T* dlogits, const T* logi
   }
 }
 
-// loss = Σ rowLoss (/ count when meanReduction; 0 when no row counts), validCount = count.
+// loss = Σ rowLoss (/ count when meanReduction; 0 when no row counts), validCount (when not null) = count.
 __global__ void finishLossKernel(float* loss, float* validCount, const float* rowLoss, const long long* count,
                                  int64_t N, bool meanReduction) {
   double acc = 0;
@@ -137,7 +137,7 @@ __global__ void finishLossKernel(float* loss, float* validCount, const float* ro
   if (threadIdx.x == 0) {
     const long long c = count[0];
     loss[0] = float(meanReduction ? (c > 0 ? total / double(c) : 0.0) : total);
-    validCount[0] = float(c);
+    if (validCount) validCount[0] = float(c);
   }
 }
 

@@ -1,5 +1,6 @@
 // CUDA fused softmax cross-entropy: the contract of native/cpu/cross_entropy.h, on a stream.
-// An out-of-range target is reported as a deferred error of the stream (see runtime.cu).
+// An out-of-range target is reported as a deferred error of the stream (see runtime.cu). validCount
+// may be null.
 #pragma once
 #include <cstdint>
 

@@ -13,7 +13,8 @@
 
 namespace glm {
 
-void softmaxCrossEntropyOp(const TensorRef& loss, const TensorRef& validCount, const std::optional<TensorRef>& dlogits,
+void softmaxCrossEntropyOp(const TensorRef& loss, const std::optional<TensorRef>& validCount,
+                           const std::optional<TensorRef>& dlogits,
                            const TensorRef& logits, const TensorRef& targets, int64_t ignoreIndex, bool meanReduction) {
   const char* op = "softmaxCrossEntropy";
   requireDType(op, "logits", logits, {DType::F32, DType::BF16});
@@ -23,14 +24,18 @@ void softmaxCrossEntropyOp(const TensorRef& loss, const TensorRef& validCount, c
   requireDType(op, "targets", targets, {DType::I32});
   requireSameDevice(op, "targets", targets, dev);
   requireShape(op, "targets", targets, Shape(logits.shape.begin(), logits.shape.end() - 1));
-  for (const auto& [name, t] : {std::pair<const char*, const TensorRef&>{"loss", loss}, {"validCount", validCount}}) {
+  auto requireScalarOut = [&](const char* name, const TensorRef& t) {
     requireDType(op, name, t, {DType::F32});
     requireSameDevice(op, name, t, dev);
     GLM_REQUIRE(t.numel() == 1, op, "argument '" << name << "': expected a one-element tensor, got shape " << shapeStr(t.shape));
     requireNoOverlap(op, name, t, "logits", logits);
     requireNoOverlap(op, name, t, "targets", targets);
+  };
+  requireScalarOut("loss", loss);
+  if (validCount) {
+    requireScalarOut("validCount", *validCount);
+    requireNoOverlap(op, "loss", loss, "validCount", *validCount);
   }
-  requireNoOverlap(op, "loss", loss, "validCount", validCount);
   GLM_REQUIRE(ignoreIndex >= std::numeric_limits<int32_t>::min() && ignoreIndex <= std::numeric_limits<int32_t>::max(), op,
               "argument 'ignoreIndex': expected an integer in the int32 range, got " << ignoreIndex);
   if (dlogits) {
@@ -41,22 +46,22 @@ void softmaxCrossEntropyOp(const TensorRef& loss, const TensorRef& validCount, c
     if (dl.raw() != logits.raw()) requireNoOverlap(op, "dlogits", dl, "logits", logits);
     requireNoOverlap(op, "dlogits", dl, "targets", targets);
     requireNoOverlap(op, "dlogits", dl, "loss", loss);
-    requireNoOverlap(op, "dlogits", dl, "validCount", validCount);
+    if (validCount) requireNoOverlap(op, "dlogits", dl, "validCount", *validCount);
   }
   const int64_t V = logits.dim(-1);
   const int64_t N = V > 0 ? logits.numel() / V : 0;
   const int32_t ignore = int32_t(ignoreIndex);
   withFloatType(logits.dtype, op, [&](auto tag) {
     using T = decltype(tag);
-    const std::optional<TensorRef> dl = dlogits;
+    const std::optional<TensorRef> dl = dlogits, vc = validCount;
     dispatch(
         op, dev,
         [=] {
-          cpu::softmaxCrossEntropy<T>(loss.data<float>(), validCount.data<float>(), dl ? dl->data<T>() : nullptr,
+          cpu::softmaxCrossEntropy<T>(loss.data<float>(), vc ? vc->data<float>() : nullptr, dl ? dl->data<T>() : nullptr,
                                       logits.data<T>(), targets.data<int32_t>(), N, V, ignore, meanReduction);
         },
         GLM_CUDA_WORK([=](void* s) {
-          cuda::softmaxCrossEntropy<T>(loss.data<float>(), validCount.data<float>(), dl ? dl->data<T>() : nullptr,
+          cuda::softmaxCrossEntropy<T>(loss.data<float>(), vc ? vc->data<float>() : nullptr, dl ? dl->data<T>() : nullptr,
                                        logits.data<T>(), targets.data<int32_t>(), N, V, ignore, meanReduction, s);
         }),
         streamNanos(N * V, 1.3));
