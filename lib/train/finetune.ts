@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { noGrad } from '../autograd';
-import { labelSet, loadSpamAssassin, readClassifyJsonl, splitByIdHash } from '../data/classify';
+import { emailView, labelSet, loadSpamAssassin, readClassifyJsonl, splitByIdHash } from '../data/classify';
 import type { LabeledText } from '../data/classify';
 import { argError, describe, GlmError } from '../errors';
 import { classificationReport, ClassificationReport, formatReport } from '../eval';
@@ -125,13 +125,17 @@ function positive(name: string, v: unknown, integer: boolean): void {
     throw argError(op, name, integer ? 'a positive integer' : 'a positive number', describe(v));
 }
 
-/** Reads the labeled data: the JSONL file, or the built-in SpamAssassin corpus. */
+/**
+ * Reads the labeled data: the JSONL file as it is, or the built-in SpamAssassin corpus with each
+ * message in its e-mail view (addressing headers and body: see emailView).
+ */
 export function loadLabeledData(file: string | null, info: (line: string) => void = () => {}): { examples: LabeledText[]; source: string } {
   if (file !== null) return { examples: readClassifyJsonl(file), source: path.resolve(file) };
   const t0 = performance.now();
   const corpus = loadSpamAssassin();
-  info(`data: SpamAssassin public corpus, ${corpus.examples.length} messages (${((performance.now() - t0) / 1000).toFixed(1)} s to read)`);
-  return { examples: corpus.examples, source: corpus.source };
+  info(`data: SpamAssassin public corpus, ${corpus.examples.length} messages (${((performance.now() - t0) / 1000).toFixed(1)} s to read), ` +
+    'each as its addressing headers and body');
+  return { examples: corpus.examples.map((e) => ({ ...e, text: emailView(e.text) })), source: corpus.source };
 }
 
 /** Predicted class ids (and the LM loss, multi-task) of encoded examples, without gradients. */

@@ -8,3 +8,4 @@ export { idHashUniform, splitByIdHash, DEFAULT_SPLIT_SALT } from './split';
 export type { ClassCount, ClassifySplit, SplitByIdHashOptions } from './split';
 export { loadSpamAssassin, spamAssassinDataDir, SPAM_ASSASSIN_PACKAGE } from './spamAssassin';
 export type { LoadSpamAssassinOptions, SpamAssassinCorpus } from './spamAssassin';
+export { emailView, EMAIL_VIEW_HEADERS } from './emailView';
