@@ -315,4 +315,15 @@ test('bad input throws errors naming the argument', async () => {
   await assertThrows(() => infillStep(new Int32Array(0), [], { blank: 0, tokens: [] }, START), "argument 'partA'", 'got a Int32Array of length 0');
 });
 
+test('an end-of-text id inside a window (a document boundary) is text like any other and decodes back', () => {
+  const r = rng();
+  const xs = [0, 1, 2].map(() => {
+    const x = sequence(r, 60);
+    for (let k = 0; k < 6; k++) x[r.int(0, 60)] = END;
+    return x;
+  });
+  const batch = buildGlmBatch(xs, new Random(freshSeed()), opts);
+  xs.forEach((x, b) => decodeRow(batch, b, x));
+});
+
 test.run();
