@@ -6,7 +6,8 @@
  * infilling), each pretrained from scratch on the training split's messages only (the test split is
  * never seen before it is scored), then fine-tuned as a classifier. The peer, computed in the same
  * run: multinomial Naive Bayes over word counts, on the same e-mail view the models read and on the
- * raw messages (the better of the two is the baseline). Target (issue #6): accuracy >= 98% and above
+ * raw messages, with alpha 1 and with alpha chosen by 5-fold cross-validation on the training split
+ * (the best of the four is the baseline). Target (issue #6): accuracy >= 98% and above
  * the baseline.
  *
  *   npx tsx benchmarks/finetune.ts [--quick] [--models encoder,glm] [--pretrain-steps N] [--epochs N] [--json FILE]
@@ -45,14 +46,39 @@ const epochs = Number(arg('epochs') ?? (quick ? 1 : 3));
 const models = (arg('models') ?? 'encoder,glm').split(',');
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
 
-/** Naive Bayes fit on the training split and scored on the test split. */
-function naiveBayes(name: string, trainSet: readonly LabeledText[], testSet: readonly LabeledText[], labels: string[]): Row {
+const ALPHAS = [1, 0.3, 0.1, 0.03, 0.01];
+
+/** Accuracy of Naive Bayes (smoothing `alpha`) fit on `fitSet` and scored on `scoreSet`, with its report. */
+function fitScore(alpha: number, fitSet: readonly LabeledText[], scoreSet: readonly LabeledText[], labels: string[]) {
+  const nb = new MultinomialNaiveBayes({ alpha });
+  nb.fit(fitSet.map((e) => e.text), fitSet.map((e) => labels.indexOf(e.label)), labels.length);
+  return classificationReport(scoreSet.map((e) => labels.indexOf(e.label)), nb.predict(scoreSet.map((e) => e.text)), labels);
+}
+
+/**
+ * Naive Bayes scored on the test split: with alpha 1 (the textbook default), or with the alpha that
+ * 5-fold cross-validation on the training split picks (the test split plays no part in the choice).
+ */
+function naiveBayes(name: string, trainSet: readonly LabeledText[], testSet: readonly LabeledText[], labels: string[], tune: boolean): Row {
   const t0 = performance.now();
-  const nb = new MultinomialNaiveBayes({ alpha: 1 });
-  nb.fit(trainSet.map((e) => e.text), trainSet.map((e) => labels.indexOf(e.label)), labels.length);
-  const pred = nb.predict(testSet.map((e) => e.text));
-  const r = classificationReport(testSet.map((e) => labels.indexOf(e.label)), pred, labels);
-  return { model: name, accuracy: r.accuracy, spamF1: r.perClass.find((c) => c.label === 'spam')!.f1, macroF1: r.macroF1, pretrainSec: null, finetuneSec: seconds(t0) };
+  let alpha = 1;
+  if (tune) {
+    const folds = 5;
+    const cv = ALPHAS.map((a) => {
+      let correct = 0;
+      for (let f = 0; f < folds; f++) {
+        const fit = trainSet.filter((_, i) => i % folds !== f), held = trainSet.filter((_, i) => i % folds === f);
+        correct += fitScore(a, fit, held, labels).accuracy * held.length;
+      }
+      return correct;
+    });
+    alpha = ALPHAS[cv.indexOf(Math.max(...cv))];
+  }
+  const r = fitScore(alpha, trainSet, testSet, labels);
+  return {
+    model: `${name}, alpha ${alpha}${tune ? ' (5-fold CV on train)' : ''}`, accuracy: r.accuracy, spamF1: r.perClass.find((c) => c.label === 'spam')!.f1,
+    macroF1: r.macroF1, pretrainSec: null, finetuneSec: seconds(t0),
+  };
 }
 
 async function transformer(kind: string, corpusDir: string, work: string): Promise<Row> {
@@ -87,10 +113,13 @@ async function main(): Promise<void> {
   const rawSplit = splitByIdHash(raw, { testFraction: 0.2 });
   const labels = labelSet(split.train);
   const rows: Row[] = [
-    naiveBayes('Naive Bayes, e-mail view', split.train, split.test, labels),
-    naiveBayes('Naive Bayes, raw messages', rawSplit.train, rawSplit.test, labels),
+    naiveBayes('Naive Bayes, e-mail view', split.train, split.test, labels, false),
+    naiveBayes('Naive Bayes, e-mail view', split.train, split.test, labels, true),
+    naiveBayes('Naive Bayes, raw messages', rawSplit.train, rawSplit.test, labels, false),
+    naiveBayes('Naive Bayes, raw messages', rawSplit.train, rawSplit.test, labels, true),
   ];
-  const baseline = Math.max(rows[0].accuracy, rows[1].accuracy);
+  const peers = rows.length;
+  const baseline = Math.max(...rows.map((r) => r.accuracy));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'glm-bench-finetune-'));
   const corpusDir = path.join(work, 'pretrain-corpus');
   fs.mkdirSync(corpusDir);
@@ -107,7 +136,7 @@ async function main(): Promise<void> {
   console.log(`|---|---:|---:|---:|---:|---:|---:|`);
   for (const r of rows)
     console.log(`| ${r.model} | ${pct(r.accuracy)} | ${r.spamF1.toFixed(4)} | ${r.macroF1.toFixed(4)} | ${r.pretrainSec === null ? '-' : r.pretrainSec.toFixed(0)} | ${r.finetuneSec.toFixed(r.pretrainSec === null ? 2 : 0)} | ${r.pretrainSec === null ? '-' : `${((r.accuracy - baseline) * 100).toFixed(2)} pt`} |`);
-  const targetMet = rows.slice(2).map((r) => ({ model: r.model, met: r.accuracy >= 0.98 && r.accuracy > baseline }));
+  const targetMet = rows.slice(peers).map((r) => ({ model: r.model, met: r.accuracy >= 0.98 && r.accuracy > baseline }));
   console.log(`target (accuracy >= 98% and above the baseline ${pct(baseline)}): ${targetMet.map((t) => `${t.model.split(' ')[0]} ${t.met ? 'met' : 'MISSED'}`).join(', ')}`);
   const json = { benchmark: 'finetune', started, quick, pretrainSteps, epochs, testExamples: split.test.length, baseline, rows, targetMet };
   console.log(JSON.stringify(json));

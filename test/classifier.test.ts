@@ -16,6 +16,7 @@ import { CharTokenizer } from '../lib/tokenizer';
 import { encodeExamples, padRows } from '../lib/train/classifyInputs';
 import { assertClose, assertThrows } from './helpers/assert';
 import { deviceSuites } from './helpers/devices';
+import { centralDifferences } from './helpers/gradcheck';
 import { rng, Rng } from './helpers/random';
 import { crossEntropyRef } from './reference/crossEntropy';
 import { encoderHiddenRef, pickRowsRef } from './reference/encoder';
@@ -71,22 +72,8 @@ deviceSuites('classifier heads vs float64 reference', (test, device) => {
       const lossAt = () => crossEntropyRef(logitsRef(kind, p64, ids, B, T, lengths), labels, LABELS.length).loss;
       const grads = new Map<string, Float32Array>();
       for (const [n, t] of model.namedParameters()) if (t.grad) grads.set(n, (await t.grad.toArray()) as Float32Array);  // bert's NSP head takes no part
-      const got: number[] = [], want: number[] = [];
-      const h = 1e-5;  // float64 central differences, far below f32 noise
-      for (const name of ['head.classify.weight', 'head.classify.bias', 'h.0.attn.c_attn.weight', 'h.1.mlp.c_fc.weight', 'ln_f.weight', 'wpe.weight']) {
-        const p = p64[name] as Float64Array;
-        for (let k = 0; k < 4; k++) {
-          const i = r.int(0, p.length);
-          const v = p[i];
-          p[i] = v + h;
-          const up = lossAt();
-          p[i] = v - h;
-          const down = lossAt();
-          p[i] = v;
-          want.push((up - down) / (2 * h));
-          got.push(grads.get(name)![i]);
-        }
-      }
+      const names = ['head.classify.weight', 'head.classify.bias', 'h.0.attn.c_attn.weight', 'h.1.mlp.c_fc.weight', 'ln_f.weight', 'wpe.weight'];
+      const { got, want } = centralDifferences({ params: p64 as Record<string, Float64Array>, grads, names, lossAt, r });
       assertClose(got, want, 1e-4, 'gradients');  // f32 forward and backward: the kernels' f32 budget
       model.dispose();
     });

@@ -14,6 +14,7 @@ import { glmBatch } from '../lib/train/objectives/glm';
 import { selectedRows } from '../lib/train/objectives/mlmNsp';
 import { assertClose, assertThrows } from './helpers/assert';
 import { deviceSuites } from './helpers/devices';
+import { centralDifferences, usedRows } from './helpers/gradcheck';
 import { rng, Rng } from './helpers/random';
 import { encoderHiddenRef, glmLossRef, mlmNspLossRef } from './reference/encoder';
 import { GptRefParams, randomGptParams } from './reference/gpt';
@@ -96,28 +97,11 @@ deviceSuites('Encoder vs float64 reference', (test, device) => {
 });
 
 deviceSuites('Encoder gradients vs central differences of the float64 reference', (test, device) => {
-  const h = 1e-5;  // float64 central differences: truncation ~h², rounding ~1e-16/h, far below f32 noise
   const check = async (model: Encoder, ref: GptRefParams, names: string[], lossAt: (p: GptRefParams) => number, r: Rng, usedTokens: ArrayLike<number>) => {
     const grads = new Map<string, Float32Array>();
     for (const [name, t] of model.namedParameters()) grads.set(name, (await t.grad!.toArray()) as Float32Array);
-    const p64: GptRefParams = Object.fromEntries(Object.entries(ref).map(([n, v]) => [n, Float64Array.from(v)]));
-    const got: number[] = [], want: number[] = [];
-    const C = model.config.nEmbd;
-    for (const name of names) {
-      const p = p64[name] as Float64Array;
-      const rows = name === 'wte.weight' ? Array.from({ length: p.length }, (_, i) => i).filter((i) => Array.from(usedTokens).includes(Math.floor(i / C))) : null;
-      for (let k = 0; k < 4; k++) {
-        const i = rows ? rows[r.int(0, rows.length)] : r.int(0, p.length);
-        const v = p[i];
-        p[i] = v + h;
-        const up = lossAt(p64);
-        p[i] = v - h;
-        const down = lossAt(p64);
-        p[i] = v;
-        want.push((up - down) / (2 * h));
-        got.push(grads.get(name)![i]);
-      }
-    }
+    const params = Object.fromEntries(Object.entries(ref).map(([n, v]) => [n, Float64Array.from(v)]));
+    const { got, want } = centralDifferences({ params, grads, names, lossAt: () => lossAt(params), r, candidates: usedRows(usedTokens, model.config.nEmbd) });
     // f32 forward and backward through 2 small blocks: the f32 budget of the kernels.
     assertClose(got, want, 1e-4, 'gradients');
   };

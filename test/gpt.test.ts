@@ -11,6 +11,7 @@ import { GPT, GPT_PRESETS, gptConfig, GPTConfig, gptParameterCount, gptParameter
 import { ropeOp } from '../lib/nn/availableOps';
 import { assertClose, assertThrows } from './helpers/assert';
 import { deviceSuites } from './helpers/devices';
+import { centralDifferences, usedRows } from './helpers/gradcheck';
 import { rng, Rng } from './helpers/random';
 import { gptForwardRef, GptRefParams, randomGptParams } from './reference/gpt';
 
@@ -112,24 +113,7 @@ deviceSuites('GPT gradients vs central differences of the float64 reference', (t
         'h.1.attn.c_proj.weight', 'h.1.attn.c_proj.bias', 'h.0.ln_2.weight', 'h.1.mlp.c_fc.weight', 'h.1.mlp.c_fc.bias',
         'h.0.mlp.c_proj.weight', 'h.0.mlp.c_proj.bias', 'ln_f.weight', 'ln_f.bias'].filter((n) => grads.has(n));
       assert.ok(names.length >= (bias ? 13 : 7), `parameters checked: ${names.join(', ')}`);
-      const got: number[] = [], want: number[] = [];
-      const h = 1e-5;  // float64 central differences: truncation ~h², rounding ~1e-16/h, both far below f32 noise
-      for (const name of names) {
-        const p = refParams[name] as Float64Array;
-        // Token rows that occur in the batch: others have a zero gradient and would check nothing.
-        const candidates = name === 'wte.weight' ? Array.from({ length: p.length }, (_, i) => i).filter((i) => ids.includes(Math.floor(i / cfg.nEmbd))) : null;
-        for (let k = 0; k < 4; k++) {
-          const i = candidates ? candidates[r.int(0, candidates.length)] : r.int(0, p.length);
-          const v = p[i];
-          p[i] = v + h;
-          const up = lossAt();
-          p[i] = v - h;
-          const down = lossAt();
-          p[i] = v;
-          want.push((up - down) / (2 * h));
-          got.push(grads.get(name)![i]);
-        }
-      }
+      const { got, want } = centralDifferences({ params: refParams as Record<string, Float64Array>, grads, names, lossAt, r, candidates: usedRows(ids, cfg.nEmbd) });
       // f32 forward and backward through 2 small blocks: ~5e-7 relative seen; 1e-4 is the f32 budget of the kernels.
       assertClose(got, want, 1e-4, 'gradients');
       model.dispose();

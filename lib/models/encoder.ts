@@ -11,13 +11,11 @@
  * Shapes: B batch, T sequence (<= blockSize), C = nEmbd, V = vocabSize.
  */
 import { argError, describe, GlmError } from '../errors';
-import { Block } from '../nn/block';
-import { SelfAttention } from '../nn/attention';
+import type { Block } from '../nn/block';
 import { ForwardContext } from '../nn/context';
 import { Embedding } from '../nn/embedding';
-import { LayerNorm } from '../nn/layerNorm';
-import { Linear } from '../nn/linear';
-import { MLP } from '../nn/mlp';
+import type { LayerNorm } from '../nn/layerNorm';
+import type { Linear } from '../nn/linear';
 import { Module } from '../nn/module';
 import { createParameters, numelOf, parameterSeed, ParamSpec } from '../nn/params';
 import { loadParameters } from '../nn/stateDict';
@@ -29,6 +27,7 @@ import type { ParamGroup } from '../optim/params';
 import { Random } from '../random';
 import { Tensor } from '../tensor';
 import { encoderConfig, EncoderConfig, EncoderPresetName, validateEncoderConfig } from './encoderConfig';
+import { checkParameterNames, ModuleFactory } from './build';
 import { encoderParameterSpecs } from './encoderParams';
 import { gatherRows } from './rows';
 
@@ -132,30 +131,18 @@ export class Encoder extends Module {
     if (opts === null || typeof opts !== 'object') throw argError(op, 'opts', 'an options object', describe(opts));
     this.seed = opts.seed ?? 0;
     this.specs = Object.freeze(encoderParameterSpecs(this.config));
-    const params = createParameters(this.specs, { seed: this.seed, device: opts.device ?? 'cpu' });
-    const p = (name: string) => params.get(name)!;
-    const opt = (name: string) => params.get(name) ?? null;
-    this.device = p('wte.weight').device;
+    const make = new ModuleFactory(createParameters(this.specs, { seed: this.seed, device: opts.device ?? 'cpu' }));
+    this.device = make.tensor('wte.weight').device;
     this.dropoutSeeds = new Random(parameterSeed(this.seed, '#dropout'));
     const { nLayer, nHead, arch } = this.config;
-    const linear = (prefix: string) => new Linear(p(`${prefix}.weight`), opt(`${prefix}.bias`));
-    const norm = (prefix: string) => new LayerNorm(p(`${prefix}.weight`), opt(`${prefix}.bias`));
-    this.wte = this.registerModule('wte', new Embedding(p('wte.weight')));
-    this.wpe = this.registerModule('wpe', new Embedding(p('wpe.weight')));
-    this.wse = arch === 'bert' ? this.registerModule('wse', new Embedding(p('wse.weight'))) : null;
-    this.wbe = arch === 'glm' ? this.registerModule('wbe', new Embedding(p('wbe.weight'))) : null;
-    const blocks: Block[] = [];
-    for (let i = 0; i < nLayer; i++) {
-      const h = `h.${i}`;
-      const attn = new SelfAttention(linear(`${h}.attn.c_attn`), linear(`${h}.attn.c_proj`), nHead);
-      blocks.push(this.registerModule(h, new Block(norm(`${h}.ln_1`), attn, norm(`${h}.ln_2`), new MLP(linear(`${h}.mlp.c_fc`), linear(`${h}.mlp.c_proj`)))));
-    }
-    this.h = Object.freeze(blocks);
-    this.ln_f = this.registerModule('ln_f', norm('ln_f'));
-    this.nsp = arch === 'bert' ? this.registerModule('nsp', linear('nsp')) : null;
-    const names = this.namedParameters().map(([n]) => n);
-    if (names.join('\n') !== this.specs.map((s) => s.name).join('\n'))
-      throw new GlmError(op, 'internal error: module parameter names differ from the parameter table');
+    this.wte = this.registerModule('wte', make.embedding('wte'));
+    this.wpe = this.registerModule('wpe', make.embedding('wpe'));
+    this.wse = arch === 'bert' ? this.registerModule('wse', make.embedding('wse')) : null;
+    this.wbe = arch === 'glm' ? this.registerModule('wbe', make.embedding('wbe')) : null;
+    this.h = Object.freeze(Array.from({ length: nLayer }, (_, i) => this.registerModule(`h.${i}`, make.block(`h.${i}`, nHead))));
+    this.ln_f = this.registerModule('ln_f', make.norm('ln_f'));
+    this.nsp = arch === 'bert' ? this.registerModule('nsp', make.linear('nsp')) : null;
+    checkParameterNames(op, this, this.specs);
   }
 
   /** A model from a preset with overrides (arch, vocabSize, ...). */

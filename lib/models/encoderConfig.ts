@@ -4,7 +4,7 @@
  * in one table and the validation every config goes through before a model is built.
  */
 import { argError, describe, GlmError } from '../errors';
-import { MAX_HEAD_DIM } from '../ops/attention';
+import { configRecord, transformerFields } from './configChecks';
 
 /**
  * 'bert': segment embeddings, attention over every real token (mask 'none' with key padding), an
@@ -48,34 +48,15 @@ export const ENCODER_PRESETS: Readonly<Record<EncoderPresetName, Readonly<Omit<E
 
 const KEYS: readonly (keyof EncoderConfig)[] = ['arch', 'vocabSize', 'nLayer', 'nHead', 'nEmbd', 'blockSize', 'dropout', 'bias'];
 
-function positiveInt(op: string, name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw argError(op, name, 'a positive integer', describe(v));
-  return v;
-}
-
 /** Checks a complete config (every field, no unknown ones) and returns a frozen copy. */
 export function validateEncoderConfig(config: unknown, op = 'validateEncoderConfig'): Readonly<EncoderConfig> {
-  if (config === null || typeof config !== 'object' || Array.isArray(config))
-    throw argError(op, 'config', 'an Encoder config object', describe(config));
-  const c = config as Record<string, unknown>;
-  for (const k of Object.keys(c))
-    if (!KEYS.includes(k as keyof EncoderConfig)) throw argError(op, `config.${k}`, `one of the config fields ${KEYS.join(', ')}`, `unknown field "${k}"`);
+  const c = configRecord(op, config, 'an Encoder config object', KEYS);
   const arch = c.arch as EncoderArch;
   if (!ENCODER_ARCHS.includes(arch)) throw argError(op, 'config.arch', "'bert' or 'glm'", describe(c.arch));
-  const vocabSize = positiveInt(op, 'config.vocabSize', c.vocabSize);
-  const nLayer = positiveInt(op, 'config.nLayer', c.nLayer);
-  const nHead = positiveInt(op, 'config.nHead', c.nHead);
-  const nEmbd = positiveInt(op, 'config.nEmbd', c.nEmbd);
-  // GLM needs room for one token of Part A and a span of Part B ([start], token): 3 at least.
-  const blockSize = positiveInt(op, 'config.blockSize', c.blockSize);
-  if (blockSize < 4) throw argError(op, 'config.blockSize', 'at least 4 ([CLS] a [SEP] b, or a GLM span)', `${blockSize}`);
-  if (nEmbd % nHead !== 0) throw argError(op, 'config.nEmbd', `a multiple of nHead (${nHead})`, `${nEmbd}`);
-  if (nEmbd / nHead > MAX_HEAD_DIM)
-    throw argError(op, 'config.nHead', `enough heads for a head size nEmbd / nHead <= ${MAX_HEAD_DIM}`, `${nHead} (head size ${nEmbd / nHead})`);
-  const dropout = c.dropout;
-  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) throw argError(op, 'config.dropout', 'a probability in [0, 1)', describe(dropout));
-  if (typeof c.bias !== 'boolean') throw argError(op, 'config.bias', 'a boolean', describe(c.bias));
-  return Object.freeze({ arch, vocabSize, nLayer, nHead, nEmbd, blockSize, dropout, bias: c.bias });
+  const fields = transformerFields(op, c);
+  // [CLS] a [SEP] b [SEP] needs 5 tokens, less one for a single-token pair; GLM one of A and a span of B.
+  if (fields.blockSize < 4) throw argError(op, 'config.blockSize', 'at least 4 ([CLS] a [SEP] b, or a GLM span)', `${fields.blockSize}`);
+  return Object.freeze({ arch, ...fields });
 }
 
 /** A validated config from a preset (or a complete config) with overrides: `encoderConfig('small', { arch: 'glm', vocabSize })`. */

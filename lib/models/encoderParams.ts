@@ -6,7 +6,7 @@
  */
 import { embeddingSpec, layerNormSpecs, linearSpecs, parameterCount, ParamSpec } from '../nn/params';
 import type { EncoderConfig } from './encoderConfig';
-import { INIT_STD } from './gptParams';
+import { blockSpecs, INIT_STD } from './gptParams';
 
 /** BERT's two segments: [CLS] A [SEP] is segment 0, B [SEP] segment 1. */
 export const SEGMENT_COUNT = 2;
@@ -18,7 +18,6 @@ export const SEGMENT_COUNT = 2;
  */
 export function encoderParameterSpecs(config: EncoderConfig): ParamSpec[] {
   const { vocabSize: V, nLayer: L, nEmbd: C, blockSize, bias, arch } = config;
-  const residualStd = INIT_STD / Math.sqrt(2 * L);
   const specs: ParamSpec[] = [
     embeddingSpec('wte.weight', V, C, INIT_STD),                                        // (V, C)
     embeddingSpec('wpe.weight', blockSize, C, INIT_STD),                                // (blockSize, C)
@@ -26,17 +25,7 @@ export function encoderParameterSpecs(config: EncoderConfig): ParamSpec[] {
   if (arch === 'bert') specs.push(embeddingSpec('wse.weight', SEGMENT_COUNT, C, INIT_STD));  // (2, C)
   // A span position runs from 1 (its start token) to the span's length + 1 <= blockSize; 0 is Part A.
   else specs.push(embeddingSpec('wbe.weight', blockSize, C, INIT_STD));                 // (blockSize, C)
-  for (let i = 0; i < L; i++) {
-    const h = `h.${i}`;
-    specs.push(
-      ...layerNormSpecs(`${h}.ln_1`, C, bias),
-      ...linearSpecs(`${h}.attn.c_attn`, C, 3 * C, INIT_STD, bias),
-      ...linearSpecs(`${h}.attn.c_proj`, C, C, residualStd, bias),
-      ...layerNormSpecs(`${h}.ln_2`, C, bias),
-      ...linearSpecs(`${h}.mlp.c_fc`, C, 4 * C, INIT_STD, bias),
-      ...linearSpecs(`${h}.mlp.c_proj`, 4 * C, C, residualStd, bias),
-    );
-  }
+  for (let i = 0; i < L; i++) specs.push(...blockSpecs(`h.${i}`, C, L, bias));
   specs.push(...layerNormSpecs('ln_f', C, bias));
   if (arch === 'bert') specs.push(...linearSpecs('nsp', C, 2, INIT_STD, true));         // (2, C)
   return specs;

@@ -12,13 +12,10 @@ import { noGrad } from '../autograd';
 import { argError, describe, GlmError } from '../errors';
 import { native } from '../native';
 import { Block } from '../nn/block';
-import { SelfAttention } from '../nn/attention';
 import { ForwardContext } from '../nn/context';
 import { Embedding } from '../nn/embedding';
 import { CacheStep, KVCache } from '../nn/kvCache';
 import { LayerNorm } from '../nn/layerNorm';
-import { Linear } from '../nn/linear';
-import { MLP } from '../nn/mlp';
 import { Module } from '../nn/module';
 import { createParameters, numelOf, parameterSeed, ParamSpec } from '../nn/params';
 import { loadParameters } from '../nn/stateDict';
@@ -32,6 +29,7 @@ import { keep } from '../scope';
 import { Tensor } from '../tensor';
 import { gptConfig, GPTConfig, GPTPresetName, validateGptConfig } from './gptConfig';
 import { gptParameterSpecs } from './gptParams';
+import { checkParameterNames, ModuleFactory } from './build';
 import { sinusoidalTable } from './positional';
 
 export { GPT_PRESETS, gptConfig, validateGptConfig } from './gptConfig';
@@ -120,32 +118,17 @@ export class GPT extends Module {
     if (opts === null || typeof opts !== 'object') throw argError(op, 'opts', 'an options object', describe(opts));
     this.seed = opts.seed ?? 0;
     this.specs = Object.freeze(gptParameterSpecs(this.config));
-    const params = createParameters(this.specs, { seed: this.seed, device: opts.device ?? 'cpu' });
-    const p = (name: string) => params.get(name)!;
-    const opt = (name: string) => params.get(name) ?? null;
-    this.device = p('wte.weight').device;
+    const make = new ModuleFactory(createParameters(this.specs, { seed: this.seed, device: opts.device ?? 'cpu' }));
+    this.device = make.tensor('wte.weight').device;
     this.dropoutSeeds = new Random(parameterSeed(this.seed, '#dropout'));
 
     const { nLayer, nHead, positional, ropeBase } = this.config;
-    const linear = (prefix: string) => new Linear(p(`${prefix}.weight`), opt(`${prefix}.bias`));
-    const norm = (prefix: string) => new LayerNorm(p(`${prefix}.weight`), opt(`${prefix}.bias`));
-    this.wte = this.registerModule('wte', new Embedding(p('wte.weight')));
-    this.wpe = positional === 'learned' ? this.registerModule('wpe', new Embedding(p('wpe.weight'))) : null;
-    const blocks: Block[] = [];
-    for (let i = 0; i < nLayer; i++) {
-      const h = `h.${i}`;
-      const attn = new SelfAttention(linear(`${h}.attn.c_attn`), linear(`${h}.attn.c_proj`), nHead,
-        positional === 'rope' ? { ropeBase } : {});
-      const mlp = new MLP(linear(`${h}.mlp.c_fc`), linear(`${h}.mlp.c_proj`));
-      blocks.push(this.registerModule(h, new Block(norm(`${h}.ln_1`), attn, norm(`${h}.ln_2`), mlp)));
-    }
-    this.h = Object.freeze(blocks);
-    this.ln_f = this.registerModule('ln_f', norm('ln_f'));
-
-    // The modules' names must be the table's, in its order: state dicts and optimizer state rely on it.
-    const names = this.namedParameters().map(([n]) => n);
-    if (names.join('\n') !== this.specs.map((s) => s.name).join('\n'))
-      throw new GlmError(op, 'internal error: module parameter names differ from the parameter table');
+    this.wte = this.registerModule('wte', make.embedding('wte'));
+    this.wpe = positional === 'learned' ? this.registerModule('wpe', make.embedding('wpe')) : null;
+    this.h = Object.freeze(Array.from({ length: nLayer }, (_, i) =>
+      this.registerModule(`h.${i}`, make.block(`h.${i}`, nHead, positional === 'rope' ? { ropeBase } : {}))));
+    this.ln_f = this.registerModule('ln_f', make.norm('ln_f'));
+    checkParameterNames(op, this, this.specs);
   }
 
   /** A model from a preset (with overrides, e.g. the tokenizer's vocabSize). */

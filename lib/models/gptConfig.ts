@@ -4,7 +4,7 @@
  * rather than deep inside a kernel.
  */
 import { argError, describe, GlmError } from '../errors';
-import { MAX_HEAD_DIM } from '../ops/attention';
+import { configRecord, transformerFields } from './configChecks';
 
 /** How positions enter the model. */
 export type PositionalKind = 'learned' | 'sinusoidal' | 'rope';
@@ -50,35 +50,14 @@ export const GPT_PRESETS: Readonly<Record<GPTPresetName, Readonly<GPTConfig>>> =
 
 const KEYS: readonly (keyof GPTConfig)[] = ['vocabSize', 'nLayer', 'nHead', 'nEmbd', 'blockSize', 'dropout', 'bias', 'positional', 'ropeBase'];
 
-function positiveInt(op: string, name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw argError(op, name, 'a positive integer', describe(v));
-  return v;
-}
-
 /**
  * Checks a complete config and returns a frozen copy. Every field is required (use {@link gptConfig}
  * to start from a preset); unknown fields are errors, so a misspelt key does not pass silently.
  */
 export function validateGptConfig(config: unknown, op = 'validateGptConfig'): Readonly<GPTConfig> {
-  if (config === null || typeof config !== 'object' || Array.isArray(config))
-    throw argError(op, 'config', 'a GPT config object', describe(config));
-  const c = config as Record<string, unknown>;
-  for (const k of Object.keys(c))
-    if (!KEYS.includes(k as keyof GPTConfig)) throw argError(op, `config.${k}`, `one of the config fields ${KEYS.join(', ')}`, `unknown field "${k}"`);
-  const vocabSize = positiveInt(op, 'config.vocabSize', c.vocabSize);
-  const nLayer = positiveInt(op, 'config.nLayer', c.nLayer);
-  const nHead = positiveInt(op, 'config.nHead', c.nHead);
-  const nEmbd = positiveInt(op, 'config.nEmbd', c.nEmbd);
-  const blockSize = positiveInt(op, 'config.blockSize', c.blockSize);
-  if (nEmbd % nHead !== 0)
-    throw argError(op, 'config.nEmbd', `a multiple of nHead (${nHead})`, `${nEmbd}`);
-  const headDim = nEmbd / nHead;
-  if (headDim > MAX_HEAD_DIM)
-    throw argError(op, 'config.nHead', `enough heads for a head size nEmbd / nHead <= ${MAX_HEAD_DIM}`, `${nHead} (head size ${headDim})`);
-  const dropout = c.dropout;
-  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1))
-    throw argError(op, 'config.dropout', 'a probability in [0, 1)', describe(dropout));
-  if (typeof c.bias !== 'boolean') throw argError(op, 'config.bias', 'a boolean', describe(c.bias));
+  const c = configRecord(op, config, 'a GPT config object', KEYS);
+  const fields = transformerFields(op, c);
+  const headDim = fields.nEmbd / fields.nHead;
   const positional = c.positional as PositionalKind;
   if (!POSITIONAL_KINDS.includes(positional))
     throw argError(op, 'config.positional', POSITIONAL_KINDS.map((k) => `'${k}'`).join(', ').replace(/, ([^,]*)$/, ' or $1'), describe(c.positional));
@@ -86,8 +65,9 @@ export function validateGptConfig(config: unknown, op = 'validateGptConfig'): Re
   if (typeof ropeBase !== 'number' || !Number.isFinite(ropeBase) || ropeBase <= 1)
     throw argError(op, 'config.ropeBase', 'a finite number > 1', describe(ropeBase));
   if (positional === 'rope' && headDim % 2 !== 0)
-    throw argError(op, 'config.nHead', "an even head size nEmbd / nHead for positional 'rope'", `${nHead} (head size ${headDim})`);
-  return Object.freeze({ vocabSize, nLayer, nHead, nEmbd, blockSize, dropout, bias: c.bias, positional, ropeBase });
+    throw argError(op, 'config.nHead', "an even head size nEmbd / nHead for positional 'rope'", `${fields.nHead} (head size ${headDim})`);
+  const { vocabSize, nLayer, nHead, nEmbd, blockSize, dropout, bias } = fields;
+  return Object.freeze({ vocabSize, nLayer, nHead, nEmbd, blockSize, dropout, bias, positional, ropeBase });
 }
 
 /** RoPE's usual base, filled in when a config object leaves ropeBase out. */

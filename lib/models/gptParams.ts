@@ -18,22 +18,27 @@ export const INIT_STD = 0.02;
  */
 export function gptParameterSpecs(config: GPTConfig): ParamSpec[] {
   const { vocabSize: V, nLayer: L, nEmbd: C, blockSize, bias } = config;
-  const residualStd = INIT_STD / Math.sqrt(2 * L);
   const specs: ParamSpec[] = [embeddingSpec('wte.weight', V, C, INIT_STD)];                  // (V, C)
   if (config.positional === 'learned') specs.push(embeddingSpec('wpe.weight', blockSize, C, INIT_STD));  // (blockSize, C)
-  for (let i = 0; i < L; i++) {
-    const h = `h.${i}`;
-    specs.push(
-      ...layerNormSpecs(`${h}.ln_1`, C, bias),
-      ...linearSpecs(`${h}.attn.c_attn`, C, 3 * C, INIT_STD, bias),                         // (3C, C)
-      ...linearSpecs(`${h}.attn.c_proj`, C, C, residualStd, bias),                          // (C, C)
-      ...layerNormSpecs(`${h}.ln_2`, C, bias),
-      ...linearSpecs(`${h}.mlp.c_fc`, C, 4 * C, INIT_STD, bias),                            // (4C, C)
-      ...linearSpecs(`${h}.mlp.c_proj`, 4 * C, C, residualStd, bias),                       // (C, 4C)
-    );
-  }
+  for (let i = 0; i < L; i++) specs.push(...blockSpecs(`h.${i}`, C, L, bias));
   specs.push(...layerNormSpecs('ln_f', C, bias));
   return specs;
+}
+
+/**
+ * The specs of one pre-LN block `prefix` (h.i) of width C in a model of L blocks: GPT-2's init, the two
+ * projections into the residual stream scaled by 1/sqrt(2·L). Shared with the encoders.
+ */
+export function blockSpecs(prefix: string, C: number, L: number, bias: boolean): ParamSpec[] {
+  const residualStd = INIT_STD / Math.sqrt(2 * L);
+  return [
+    ...layerNormSpecs(`${prefix}.ln_1`, C, bias),
+    ...linearSpecs(`${prefix}.attn.c_attn`, C, 3 * C, INIT_STD, bias),                      // (3C, C)
+    ...linearSpecs(`${prefix}.attn.c_proj`, C, C, residualStd, bias),                       // (C, C)
+    ...layerNormSpecs(`${prefix}.ln_2`, C, bias),
+    ...linearSpecs(`${prefix}.mlp.c_fc`, C, 4 * C, INIT_STD, bias),                         // (4C, C)
+    ...linearSpecs(`${prefix}.mlp.c_proj`, 4 * C, C, residualStd, bias),                    // (C, 4C)
+  ];
 }
 
 /** The number of parameters of a GPT with this config (tied head counted once), without allocating it. */
