@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { noGrad } from '../autograd';
-import { emailView, labelSet, loadSpamAssassin, readClassifyJsonl, splitByIdHash } from '../data/classify';
+import { DEFAULT_SPLIT_SALT, emailView, labelSet, loadSpamAssassin, readClassifyJsonl, splitByIdHash } from '../data/classify';
 import type { LabeledText } from '../data/classify';
 import { argError, describe, GlmError } from '../errors';
 import { classificationReport, ClassificationReport, formatReport } from '../eval';
@@ -215,6 +215,7 @@ export async function finetune(options: FinetuneOptions, onEvent: (e: FinetuneEv
     if (s.maxLength > blockSize) throw argError(op, 'maxLength', `at most the model's block size ${blockSize}`, `${s.maxLength}`);
     if (typeof s.lmWeight !== 'number' || !(s.lmWeight >= 0) || !Number.isFinite(s.lmWeight)) throw argError(op, 'lmWeight', 'a number >= 0', describe(s.lmWeight));
     if (!(s.weightDecay >= 0)) throw argError(op, 'weightDecay', 'a number >= 0', describe(s.weightDecay));
+    if (s.freeze && s.lmWeight > 0) throw new GlmError(op, '--lm-weight trains the body beside the head, which --freeze keeps fixed: use one or the other');
 
     const { examples, source } = loadLabeledData(options.data ?? null, info);
     const split = splitByIdHash(examples, { testFraction: s.testFraction });
@@ -237,7 +238,8 @@ export async function finetune(options: FinetuneOptions, onEvent: (e: FinetuneEv
     info(`model: ${body.describeConfig()} + a ${labels.length}-class head on the ${m.pooling === 'first' ? '[CLS] position' : 'last token'}` +
       `${freeze ? ' (body frozen)' : ''}${s.lmWeight > 0 ? `, with its LM objective at weight ${s.lmWeight}` : ''}; ${steps} steps`);
     fs.mkdirSync(out, { recursive: true });
-    const metrics = MetricsLog.open(runPath(out, 'metrics'));
+    // A run that failed before its commit may have left a log behind: start it afresh.
+    const metrics = MetricsLog.open(runPath(out, 'metrics'), { keepUpToStep: 0 });
     const padId = tokenizer.specialId('pad') ?? 0;
     const order = new Random((s.seed ^ 0x9e3779b9) >>> 0);
     const params = optimizer.params;
@@ -282,7 +284,7 @@ export async function finetune(options: FinetuneOptions, onEvent: (e: FinetuneEv
         base: { dir, objective: run.config.objective ?? 'causal', preset: run.config.preset, model: run.config.model },
         tokenizer: run.config.tokenizer,
         tasks: [{ name: CLASSIFY_TASK, labels }],
-        data: { source, file: options.data ? path.resolve(options.data) : null, salt: 'glm-split-v1' },
+        data: { source, file: options.data ? path.resolve(options.data) : null, salt: DEFAULT_SPLIT_SALT },
         finetune: s,
       };
       const result = last!;
@@ -294,10 +296,10 @@ export async function finetune(options: FinetuneOptions, onEvent: (e: FinetuneEv
         [path.basename(runPath(out, 'config'))]: (p) => writeJsonAtomic(p, config),
         [path.basename(runPath(out, 'state'))]: (p) => writeJsonAtomic(p, { step, epoch: s.epochs }),
       });
-      optimizer.dispose();
       return { out, config, eval: result };
     } finally {
       metrics.close();
+      optimizer.dispose();
     }
   } finally {
     if (model) model.dispose();
