@@ -12,44 +12,17 @@
  */
 import * as fs from 'fs';
 import * as os from 'os';
-import * as path from 'path';
 
-import { noGrad } from '../lib/autograd';
 import { buildInfo, numThreads } from '../lib/device';
-import type { SamplingParams } from '../lib/generate/options';
-import { pickTokens } from '../lib/generate/pickTokens';
-import { saveTensorsSync } from '../lib/io/tensors';
 import { GPT, gptConfig, GPTPresetName } from '../lib/models/gpt';
-import { Random } from '../lib/random';
-import { scope } from '../lib/scope';
-import { Tensor } from '../lib/tensor';
 import { fmt, printTable } from '../lib/bench/timing';
+import { arg } from './args';
+import { agreement, DecodeCase as Case, decodeOurs, DecodeResult as CaseResult, randomPrompts, writeDecodeJob } from './decodeBench';
 import { runPeer } from './peer';
 
-const arg = (name: string, def: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : def;
-};
 const which = arg('model', 'all');
 const promptLength = Number(arg('prompt', '64'));
 const tokensArg = arg('tokens', '');
-const GREEDY: SamplingParams = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, frequencyPenalty: 0, presencePenalty: 0 };
-
-interface Case {
-  batch: number;
-  cache: boolean;
-  newTokens: number;
-}
-
-interface CaseResult {
-  prefillMs: number;
-  stepMs: number;
-  tokensPerSec: number;
-  /** [batch][newTokens] greedy ids. */
-  tokens: number[][];
-}
-
-const median = (a: number[]) => a.slice().sort((p, q) => p - q)[a.length >> 1];
 
 function casesFor(preset: GPTPresetName): Case[] {
   const n = tokensArg ? Number(tokensArg) : preset === 'gpt2' ? 32 : 64;
@@ -60,73 +33,16 @@ function casesFor(preset: GPTPresetName): Case[] {
   return out;
 }
 
-/** Greedy decoding of `c.newTokens` tokens after the first `c.batch` prompts, the way lib/generate steps. */
-async function runOurs(model: GPT, prompts: Int32Array, c: Case): Promise<CaseResult> {
-  const B = c.batch, P = promptLength;
-  const seeds = new Array<number>(B).fill(0);
-  const rows: number[][] = Array.from({ length: B }, () => []);
-  const window = Int32Array.from(prompts.subarray(0, B * P));
-  const cache = c.cache ? model.createCache(B, P + c.newTokens) : null;
-  let prefillMs = 0;
-  const steps: number[] = [];
-  try {
-    let seq: Int32Array = window;  // [B, t] row-major: the whole window, for the uncached passes
-    let last: Int32Array = new Int32Array(B);
-    for (let i = 0; i < c.newTokens; i++) {
-      const t0 = performance.now();
-      const t = i === 0 ? P : 1;
-      const logits = scope(() => noGrad(() => {
-        if (cache) return model.forwardCached(Tensor.from(i === 0 ? window : last, [B, t], { dtype: 'i32' }), cache, { last: true });
-        return model.logitsLast(Tensor.from(seq, [B, seq.length / B], { dtype: 'i32' }));
-      }));
-      const next = await pickTokens(logits, GREEDY, null, seeds, rows.map((r) => r.length));
-      logits.dispose();
-      const ms = performance.now() - t0;
-      if (i === 0) prefillMs = ms;
-      else steps.push(ms);
-      last = next;
-      next.forEach((id, b) => rows[b].push(id));
-      if (!cache) {
-        const L = seq.length / B, grown = new Int32Array(B * (L + 1));
-        for (let b = 0; b < B; b++) {
-          grown.set(seq.subarray(b * L, (b + 1) * L), b * (L + 1));
-          grown[b * (L + 1) + L] = next[b];
-        }
-        seq = grown;
-      }
-    }
-  } finally {
-    cache?.dispose();
-  }
-  const stepMs = median(steps);
-  return { prefillMs, stepMs, tokensPerSec: B / (stepMs / 1000), tokens: rows };
-}
-
-/** How many leading tokens of every row agree (the minimum over rows), and of how many. */
-function agreement(a: number[][], b: number[][]): number {
-  let n = Infinity;
-  a.forEach((row, r) => {
-    let k = 0;
-    while (k < row.length && row[k] === b[r][k]) k++;
-    n = Math.min(n, k);
-  });
-  return n;
-}
-
 async function benchPreset(preset: GPTPresetName): Promise<Record<string, unknown>[]> {
   const config = gptConfig(preset, { dropout: 0, vocabSize: preset === 'gpt2' ? 50257 : 65 });
   const cases = casesFor(preset);
-  const rng = new Random(7);
-  const prompts = Int32Array.from({ length: 8 * promptLength }, () => Math.floor(rng.uniform() * config.vocabSize));
-  const jobDir = fs.mkdtempSync(path.join(os.tmpdir(), 'glm-generate-bench-'));
+  const prompts = randomPrompts(8, promptLength, config.vocabSize);
   const model = new GPT(config, { seed: 1234 });
   const ours: CaseResult[] = [];
+  const jobDir = writeDecodeJob('glm-generate-bench-', model, prompts, { model: config, cases, promptLength });
   try {
-    saveTensorsSync(path.join(jobDir, 'weights.safetensors'), model.stateDict());
-    fs.writeFileSync(path.join(jobDir, 'prompts.bin'), prompts);
-    fs.writeFileSync(path.join(jobDir, 'job.json'), JSON.stringify({ model: config, cases, promptLength }));
-    await runOurs(model, prompts, { batch: 1, cache: true, newTokens: 3 });  // warm-up: first-touch allocations
-    for (const c of cases) ours.push(await runOurs(model, prompts, c));
+    await decodeOurs(model, prompts, promptLength, { batch: 1, cache: true, newTokens: 3 });  // warm-up: first-touch allocations
+    for (const c of cases) ours.push(await decodeOurs(model, prompts, promptLength, c));
   } finally {
     model.dispose();
   }

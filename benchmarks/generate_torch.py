@@ -5,6 +5,8 @@ keys and values so far, torch.cat one step on) or without one (the whole window 
 The first forward pass over the prompt is the prefill, timed apart; each later token is one step.
 Prints one JSON line.
 
+run_case and timed_decode serve gpu_generate_torch.py too.
+
 Usage (through benchmarks/peer.ts runPeer): python3 generate_torch.py '{"jobDir": DIR}', DIR holding
 job.json ({model, cases: [{batch, cache, newTokens}], promptLength}), weights.safetensors and
 prompts.bin (int32 [rows, promptLength]; a case of batch B takes the first B rows).
@@ -20,32 +22,51 @@ import torch
 from gpt_torch import GPT, read_safetensors
 
 
-def run_case(model, prompts, case):
-    B, N = case['batch'], case['newTokens']
-    idx = torch.from_numpy(prompts[:B]).long()
-    tokens = []
-    with torch.inference_mode():
+def timed_decode(B, N, prefill, step):
+    """Greedy decoding of N tokens for B rows: prefill() returns the first ids [B] (a tensor), step(ids)
+    the next ones. The prefill is timed apart; each step's time includes reading its ids back to Python,
+    as a generation loop needs. Returns a DecodeResult (benchmarks/decodeBench.ts): prefillMs, stepMs
+    (median), tokensPerSec and the tokens [B][N]."""
+    t0 = time.perf_counter()
+    nxt = prefill()
+    tokens = [nxt.tolist()]
+    prefill_s = time.perf_counter() - t0
+    steps = []
+    for _ in range(N - 1):
         t0 = time.perf_counter()
-        logits, past = model(idx)
-        nxt = logits.argmax(dim=-1)
+        nxt = step(nxt)
         nxt_list = nxt.tolist()
-        prefill = time.perf_counter() - t0
+        steps.append(time.perf_counter() - t0)
         tokens.append(nxt_list)
-        steps = []
-        for _ in range(N - 1):
-            t0 = time.perf_counter()
-            if case['cache']:
-                logits, past = model(nxt.view(B, 1), past)
-            else:
-                idx = torch.cat([idx, nxt.view(B, 1)], dim=1)
-                logits, _ = model(idx)
-            nxt = logits.argmax(dim=-1)
-            nxt_list = nxt.tolist()  # the ids reach Python each token, as a generation loop needs
-            steps.append(time.perf_counter() - t0)
-            tokens.append(nxt_list)
     med = float(np.median(steps))
-    return {'prefillMs': 1000 * prefill, 'stepMs': 1000 * med, 'tokensPerSec': B / med,
+    return {'prefillMs': 1000 * prefill_s, 'stepMs': 1000 * med, 'tokensPerSec': B / med,
             'tokens': [[t[b] for t in tokens] for b in range(B)]}
+
+
+def run_case(model, prompts, case, device='cpu'):
+    """Greedy decoding of case['newTokens'] tokens after the first case['batch'] prompts (int32 numpy
+    [rows, P]) on `device`, with past_key_values or (case['cache'] false) the whole window recomputed
+    each token; the model's dtype is the compute dtype. Returns timed_decode's result."""
+    B, N = case['batch'], case['newTokens']
+    idx = torch.from_numpy(prompts[:B]).long().to(device)
+    past = None
+
+    def prefill():
+        nonlocal past
+        logits, past = model(idx)
+        return logits.argmax(dim=-1)
+
+    def step(nxt):
+        nonlocal idx, past
+        if case['cache']:
+            logits, past = model(nxt.view(B, 1), past)
+        else:
+            idx = torch.cat([idx, nxt.view(B, 1)], dim=1)
+            logits, _ = model(idx)
+        return logits.argmax(dim=-1)
+
+    with torch.inference_mode():
+        return timed_decode(B, N, prefill, step)
 
 
 def main():

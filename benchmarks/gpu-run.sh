@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
 # gpu-run.sh — the one command for a session with a GPU: check the machine, (re)build the addon for sm_90
 # if the carried build is not a CUDA sm_90 one, run the whole test suite, run the kernels' tests under
-# compute-sanitizer (memcheck, racecheck), then the GPU benchmark against PyTorch.
+# compute-sanitizer (memcheck, racecheck), then the GPU benchmarks against PyTorch (kernels, GPT-2 training
+# speed, the short real training run's loss curves, decoding).
 #
 # Prepare here (the machine without a GPU), from the repo root:
 #   bash ../shared/tools/device-kit.sh
 # then run on the GPU machine, from the repo root, carrying .devkit, build and node_modules:
 #   bash benchmarks/gpu-run.sh [STAGE...]
-# STAGES: check build test memcheck racecheck bench (default: all, in that order). The device tool stops
+# STAGES: check build test memcheck racecheck bench train curve generate (default: all, in that order).
+# bench = benchmarks/gpu-kernels.ts; train = benchmarks/gpu-train.ts at B=16, T=1024 with the largest-B
+# search and torch.compile (a few minutes, compile the most of it); curve = gpu-train.ts --loss-curve
+# (200 steps each side); generate = benchmarks/gpu-generate.ts (batch 1 and 8). The device tool stops
 # a command after 10 minutes, so split them over calls when needed, e.g.
 #   bash benchmarks/gpu-run.sh check build test   |   ... memcheck   |   ... racecheck   |   ... bench
+#   bash benchmarks/gpu-run.sh train   |   ... curve generate
 # Logs go to $OUT (the device tool's output folder) when set, else benchmarks/out/; summary.txt lists
 # each stage's exit status. Env: GLM_FORCE_REBUILD=1 rebuilds anyway; GLM_SANITIZE_TIMEOUT (seconds per
 # test file under a sanitizer, default 240); GLM_SANITIZE_FILES (test files to sanitize); GLM_BENCH_ARGS
-# (e.g. --quick).
+# (e.g. --quick); GLM_TRAIN_ARGS (default --max-batch --compile), GLM_CURVE_ARGS, GLM_GENERATE_ARGS (extra
+# options of those scripts); GLM_STAGE_TIMEOUT (seconds per train/curve/generate stage, default 540).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -21,7 +27,7 @@ out=${OUT:-$root/benchmarks/out}
 mkdir -p "$out"
 summary=$out/summary.txt
 stages=("$@")
-[[ ${#stages[@]} -eq 0 ]] && stages=(check build test memcheck racecheck bench)
+[[ ${#stages[@]} -eq 0 ]] && stages=(check build test memcheck racecheck bench train curve generate)
 sanitize_files=${GLM_SANITIZE_FILES:-"attention matmul crossEntropy layerNorm embedding"}
 sanitize_timeout=${GLM_SANITIZE_TIMEOUT:-240}
 # npm/npx are not on the GPU machine (.devkit carries the node binary only): call the tools' scripts.
@@ -106,6 +112,17 @@ stage_bench() {
   record bench $rc "$out/gpu-kernels.txt, $out/gpu-kernels.json"
 }
 
+# One benchmark script (NAME: its log name) under the stage time limit; its last JSON line goes to NAME.json.
+run_script() {
+  local stage=$1 name=$2 script=$3
+  shift 3
+  timeout "${GLM_STAGE_TIMEOUT:-540}" node --import tsx "benchmarks/$script" "$@" >"$out/$name.txt" 2>"$out/$name.err"
+  local rc=$?
+  grep '^{' "$out/$name.txt" | tail -n 1 >"$out/$name.json"
+  grep -v '^{' "$out/$name.txt"
+  record "$stage" $rc "$out/$name.txt, $out/$name.json; rc 124: time limit"
+}
+
 echo "gpu-run $(date -Is) $(git rev-parse --short HEAD 2>/dev/null): ${stages[*]}" | tee -a "$summary"
 for s in "${stages[@]}"; do
   case $s in
@@ -114,7 +131,13 @@ for s in "${stages[@]}"; do
     test) stage_test ;;
     memcheck | racecheck) sanitize "$s" ;;
     bench) stage_bench ;;
-    *) echo "gpu-run: unknown stage '$s' (check build test memcheck racecheck bench)" >&2; exit 2 ;;
+    # shellcheck disable=SC2086
+    train) run_script train gpu-train gpu-train.ts ${GLM_TRAIN_ARGS:---max-batch --compile} ;;
+    # shellcheck disable=SC2086
+    curve) run_script curve gpu-train-curve gpu-train.ts --loss-curve ${GLM_CURVE_ARGS:-} ;;
+    # shellcheck disable=SC2086
+    generate) run_script generate gpu-generate gpu-generate.ts ${GLM_GENERATE_ARGS:-} ;;
+    *) echo "gpu-run: unknown stage '$s' (check build test memcheck racecheck bench train curve generate)" >&2; exit 2 ;;
   esac
 done
 echo "--- summary ($summary)"

@@ -12,26 +12,18 @@
  */
 import * as fs from 'fs';
 import * as os from 'os';
-import * as path from 'path';
 
-import { BatchSampler, ensureShard, resolveCorpus, splitTokens } from '../lib/data';
+import { BatchSampler, splitTokens } from '../lib/data';
 import { buildInfo, numThreads, synchronize } from '../lib/device';
-import { saveTensorsSync } from '../lib/io/tensors';
 import { GPT, gptConfig, GPTConfig } from '../lib/models/gpt';
 import { AdamW } from '../lib/optim/adamw';
-import { clipGradNorm } from '../lib/optim/clip';
 import { cosineWithWarmup } from '../lib/optim/schedule';
-import { scope } from '../lib/scope';
-import { Tensor } from '../lib/tensor';
-import { buildTokenizer } from '../lib/train/tokenizerSetup';
 import { evaluateLoss } from '../lib/train/trainer';
 import { fmt, printTable } from '../lib/bench/timing';
+import { arg } from './args';
 import { runPeer } from './peer';
+import { corpusTokens, median, trainStep, writeTrainJob } from './trainBench';
 
-const arg = (name: string, def: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : def;
-};
 const which = arg('model', 'small');
 const steps = Number(arg('steps', which === 'small' ? '60' : '150'));
 const batchSize = Number(arg('batch', which === 'small' ? '8' : '16'));
@@ -40,11 +32,7 @@ const settings = { batchSize, lr: 1e-3, minLr: 1e-4, warmupSteps: Math.min(10, s
 const valBatches = 8;
 
 async function main(): Promise<void> {
-  const corpus = await resolveCorpus();
-  const tokenizer = await buildTokenizer({ kind: 'char' }, corpus, () => {});
-  const dataDir = path.join(os.tmpdir(), 'glm-bench-data');
-  fs.mkdirSync(dataDir, { recursive: true });
-  const { shard } = await ensureShard(path.join(dataDir, 'sotu-char.bin'), corpus, tokenizer);
+  const { tokenizer, shard } = await corpusTokens('char');
   const overrides: Partial<GPTConfig> = which === 'small'
     ? { dropout: 0, vocabSize: tokenizer.vocabSize }
     : { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 128, dropout: 0, vocabSize: tokenizer.vocabSize };
@@ -55,23 +43,8 @@ async function main(): Promise<void> {
   const valSampler = new BatchSampler({ tokens: shard.tokens, ranges: split.val, batchSize, blockSize: T, seed: 2 });
   const batches = Array.from({ length: steps }, () => sampler.next());
 
-  const jobDir = fs.mkdtempSync(path.join(os.tmpdir(), 'glm-train-bench-'));
   const model = new GPT(config, { seed: 1234 });
-  saveTensorsSync(path.join(jobDir, 'init.safetensors'), model.stateDict());
-  const windows = (list: { x: Int32Array; y: Int32Array }[]) => {
-    const out = new Int32Array(list.length * batchSize * (T + 1));
-    list.forEach((b, k) => {
-      for (let r = 0; r < batchSize; r++) {
-        const o = (k * batchSize + r) * (T + 1);
-        out.set(b.x.subarray(r * T, (r + 1) * T), o);
-        out[o + T] = b.y[(r + 1) * T - 1];
-      }
-    });
-    return out;
-  };
-  fs.writeFileSync(path.join(jobDir, 'train.bin'), windows(batches));
-  fs.writeFileSync(path.join(jobDir, 'val.bin'), windows(valSampler.evalBatches(valBatches)));
-  fs.writeFileSync(path.join(jobDir, 'job.json'), JSON.stringify({ model: config, train: settings, steps, warmupSteps }));
+  const jobDir = writeTrainJob('glm-train-bench-', model, batches, valSampler.evalBatches(valBatches), { model: config, train: settings, steps, warmupSteps });
 
   // Ours: the step of lib/train/trainer.ts without its logging.
   const optimizer = new AdamW(model.parameterGroups(settings.weightDecay), { lr: settings.lr, betas: [settings.beta1, settings.beta2] });
@@ -80,21 +53,12 @@ async function main(): Promise<void> {
   for (let step = 0; step < steps; step++) {
     const t0 = performance.now();
     optimizer.lr = schedule(step);
-    const loss = await scope(async () => {
-      const x = Tensor.from(batches[step].x, [batchSize, T], { dtype: 'i32' });
-      const y = Tensor.from(batches[step].y, [batchSize, T], { dtype: 'i32' });
-      const l = model.forward(x, y).loss!;
-      l.backward();
-      optimizer.step({ gradScale: clipGradNorm(optimizer.params, settings.gradClip).coef });
-      optimizer.zeroGrad();
-      return l.item();
-    });
+    const loss = await trainStep(model, optimizer, [batches[step]], { gradClip: settings.gradClip, device: 'cpu' });
     synchronize('cpu');
     times.push(performance.now() - t0);
     ours.push(loss);
   }
   const ourVal = await evaluateLoss(model, valSampler, valBatches, batchSize, 'cpu', 'none');
-  const median = (a: number[]) => a.slice().sort((p, q) => p - q)[a.length >> 1];
   const ourStepMs = median(times.slice(warmupSteps));
 
   const peer = runPeer<{ losses: number[]; valLoss: number; stepMs: number; tokensPerSec: number }>('train_torch.py', { jobDir });
