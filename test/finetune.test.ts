@@ -104,6 +104,7 @@ test('bad data: missing labels, one class, a text longer than the context, an un
   await assertThrows(() => evaluateClassifierRun(path.join(tmp, 'cls-mlm+nsp'), { file: unknown }), "unknown label 'snowy' at line 2", 'the model knows: fine, wet');
   await assertThrows(() => finetune({ ...o('b4'), data, maxLength: 41 }), "argument 'maxLength'", 'at most the model\'s block size 40');
   await assertThrows(() => finetune({ ...o('b5'), data, freeze: true, lmWeight: 0.5 }), '--lm-weight trains the body', '--freeze');
+  await assertThrows(() => finetune({ dir: path.join(tmp, 'cls-mlm+nsp'), out: path.join(tmp, 'b6'), data }), 'holds a fine-tuned classifier', 'the pretrained run');
 });
 
 test('the CLI: glm finetune, glm eval of the fine-tuned run, glm generate --infill (one fill per blank)', () => {

@@ -38,6 +38,8 @@ export function loadAnyRunModel(dir: string, device: string): { model: RunModel;
   if (!hasCheckpoint(dir)) throw new GlmError('eval', `'${dir}' holds no checkpoint (config.json and state.json); train one with glm train --out ${dir}`);
   recoverCheckpoint(dir);
   const config = readJson<RunConfig>(runPath(dir, 'config'));
+  if ((config as { kind?: string }).kind === 'classifier')
+    throw new GlmError('run', `'${dir}' holds a fine-tuned classifier (glm eval reports it); to fine-tune or generate, use the pretrained run it came from`);
   const state = readJson<RunState>(runPath(dir, 'state'));
   const model = createRunModel(config.objective ?? 'causal', config.model, config.train.seed, device);
   try {
