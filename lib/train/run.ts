@@ -22,6 +22,7 @@ import { AdamW } from '../optim/adamw';
 import type { Tokenizer } from '../tokenizer';
 import { scope } from '../scope';
 import { commitCheckpoint, recoverCheckpoint } from './checkpoint';
+import { glmEvalSample } from './glmSample';
 import { buildObjective } from './objectives/build';
 import { encoderSpecials, glmSpecials } from './objectives/specials';
 import { OBJECTIVE_NAMES, ObjectiveName, TrainObjective } from './objectives/types';
@@ -183,11 +184,13 @@ export async function train(options: TrainOptions, onEvent: (e: TrainEvent) => v
       {
         objective: objectiveImpl, optimizer, settings,
         // A new line opens the sample (every tokenizer encodes one); the sample runs to its length, past any eos.
-        // Encoders have no free-running sample (an infilling one is `glm generate --infill`).
-        sampleText: async (seed) => gpt instanceof GPT ? generateText(gpt, tokenizer, '\n', {
-          maxTokens: settings.sampleTokens, temperature: 0.8, seed, stopOnEos: false,
-          autocast: settings.autocast === 'bf16' ? 'bf16' : undefined,
-        }) : '',
+        // A GLM fills a blank cut from validation text; a BERT encoder has no sample to show.
+        sampleText: async (seed) => {
+          const autocast = settings.autocast === 'bf16' ? 'bf16' as const : undefined;
+          if (gpt instanceof GPT) return generateText(gpt, tokenizer, '\n', { maxTokens: settings.sampleTokens, temperature: 0.8, seed, stopOnEos: false, autocast });
+          if (gpt.config.arch !== 'glm') return '';
+          return glmEvalSample(gpt, tokenizer, shard.tokens, split.val[0].start, seed, { maxTokens: Math.min(settings.sampleTokens, 16), autocast });
+        },
         checkpoint,
         log: (r) => metrics.append(r as never),
       },
