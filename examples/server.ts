@@ -6,6 +6,10 @@
  *                                                GLM_DEVICE=cuda to decode on the GPU)
  *   curl -N -d '{"prompt": "Hello", "maxTokens": 40, "seed": 1}' http://127.0.0.1:PORT/generate
  *
+ * Body fields: prompt, maxTokens, temperature, topK, topP, seed, stop, stopOnEos, and `logit_bias`
+ * as in OpenAI's API: an object of token ids (decimal strings) to biases in [-100, 100] added to
+ * those tokens' logits, -100 banning the token, e.g. `"logit_bias": {"50256": -100, "11": 5}`.
+ *
  * Events: `data: {"text": "..."}` per piece (pieces concatenate to what generateText gives for the
  * same options), then `event: done` with `{"finishReason": "stop" | "eos" | "length", "tokens": n}`,
  * or `event: error` with `{"error": "..."}` if the generation fails after the stream has begun.
@@ -92,14 +96,16 @@ export interface GenerateRequest {
 }
 
 const OP = 'POST /generate';
-const FIELDS = ['prompt', 'maxTokens', 'temperature', 'topK', 'topP', 'seed', 'stop', 'stopOnEos'];
+const FIELDS = ['prompt', 'maxTokens', 'temperature', 'topK', 'topP', 'seed', 'stop', 'stopOnEos', 'logit_bias'];
+/** OpenAI's bounds of a logit_bias value; -100 bans. */
+const BIAS_LIMIT = 100;
 
 /**
  * Checks a POST /generate body (already JSON-parsed); throws a GlmError naming the field, what was
  * expected and what came. Absent options keep the library's defaults (maxTokens: 256 here capped at
- * `maxTokensLimit`).
+ * `maxTokensLimit`). `logit_bias` ids are checked against `vocabSize` (the model's logits).
  */
-export function parseGenerateBody(body: unknown, maxTokensLimit = 1024): GenerateRequest {
+export function parseGenerateBody(body: unknown, maxTokensLimit = 1024, vocabSize = Number.MAX_SAFE_INTEGER): GenerateRequest {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw argError(OP, 'body', 'a JSON object', describe(body));
   const b = body as Record<string, unknown>;
   for (const k of Object.keys(b)) if (!FIELDS.includes(k)) throw argError(OP, k, `one of the fields ${FIELDS.join(', ')}`, `unknown field "${k}"`);
@@ -134,6 +140,24 @@ export function parseGenerateBody(body: unknown, maxTokensLimit = 1024): Generat
   if (b.stopOnEos !== undefined) {
     if (typeof b.stopOnEos !== 'boolean') throw argError(OP, 'stopOnEos', 'a boolean', describe(b.stopOnEos));
     options.stopOnEos = b.stopOnEos;
+  }
+  if (b.logit_bias !== undefined) {
+    const lb = b.logit_bias;
+    if (lb === null || typeof lb !== 'object' || Array.isArray(lb))
+      throw argError(OP, 'logit_bias', 'an object of token ids to biases in [-100, 100]', describe(lb));
+    const bias = new Map<number, number>();
+    for (const [key, value] of Object.entries(lb as Record<string, unknown>)) {
+      const field = `logit_bias[${key}]`;
+      const id = /^(0|[1-9]\d*)$/.test(key) ? Number(key) : NaN;
+      if (!(Number.isSafeInteger(id) && id < vocabSize))
+        throw argError(OP, field, `a token id: a decimal integer in [0, ${vocabSize})`, `id ${describe(key)}`);
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < -BIAS_LIMIT || value > BIAS_LIMIT)
+        throw argError(OP, field, `a number in [${-BIAS_LIMIT}, ${BIAS_LIMIT}] (-100 bans the token)`, describe(value));
+      bias.set(id, value);
+    }
+    if ([...bias.values()].filter((v) => v <= -BIAS_LIMIT).length === vocabSize)
+      throw argError(OP, 'logit_bias', 'at least one token not banned', `all ${vocabSize} ids banned`);
+    if (bias.size) options.logitBias = bias;
   }
   return { prompt: b.prompt, options };
 }
@@ -267,7 +291,7 @@ export function createServer(model: GPT, tokenizer: Tokenizer, opts: ServerOptio
       } catch (err) {
         throw argError(OP, 'body', 'valid JSON', `${describe(text)} (${(err as Error).message})`);
       }
-      parsed = parseGenerateBody(body, maxTokensLimit);
+      parsed = parseGenerateBody(body, maxTokensLimit, model.config.vocabSize);
     } catch (err) {
       if (err instanceof GlmError) return reject(res, 400, errorBody(err));
       throw err;

@@ -1,7 +1,8 @@
 /**
  * `glm generate` and `glm chat` in child processes against a tiny run trained here (20 steps): the
  * streamed output equals the library's greedy generateText on the same run, chat answers each line
- * of stdin, and bad input exits 2 with a message. Until lib/cli/index.ts registers the commands,
+ * of stdin, --logit-bias / --ban give what the library gives with that logitBias, and bad input
+ * exits non-zero with a message. Flag parsing (--logit-bias, --ban) is also checked in-process. Until lib/cli/index.ts registers the commands,
  * the child builds a glm program with registerGenerateCommands itself.
  */
 import { spawnSync } from 'child_process';
@@ -12,7 +13,12 @@ import * as path from 'path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
+import { Command } from 'commander';
+
+import { addSamplingOptions, banIds, GenerateCliOptions, logitBiasOption, toGenerateOptions, withBans } from '../lib/cli/generate';
 import { buildCli } from '../lib/cli/index';
+import { CharTokenizer } from '../lib/tokenizer';
+import { assertThrows } from './helpers/assert';
 import { generateText } from '../lib/generate';
 import { loadRunModel } from '../lib/train/evaluate';
 import { train } from '../lib/train/run';
@@ -88,6 +94,49 @@ test('bad input exits 2 with a message', () => {
   const noPrompt = glm(['generate', dir]);
   assert.is(noPrompt.status, 2);
   assert.match(noPrompt.stderr, /--prompt/);
+});
+
+test('--logit-bias and --ban give what the library gives with that logitBias', async () => {
+  const want = await expected('line 3 of', 24);
+  const tokenizer = loadRunTokenizer(runPath(dir, 'tokenizer'));
+  // Ban the first two characters' tokens of the greedy output, and push one other token down.
+  const ban = want.slice(0, 2);
+  const ids = banIds(tokenizer, [ban]);
+  const other = (tokenizer.encode(want.slice(2))[0] + 1) % tokenizer.vocabSize;
+  const r = glm(['generate', dir, '--prompt', 'line 3 of', '--max-tokens', '24', '--temperature', '0', '--ban', ban, '--logit-bias', `${other}=-3.5`]);
+  assert.is(r.status, 0, r.stderr);
+  const logitBias = new Map<number, number>([[other, -3.5], ...ids.map((id) => [id, -Infinity] as [number, number])]);
+  assert.is(r.stdout, (await expected('line 3 of', 24, { logitBias })) + '\n');
+  assert.is.not(r.stdout, want + '\n', 'the ban changed the output');
+  const bad = glm(['generate', dir, '--prompt', 'x', '--logit-bias', '5:1']);
+  assert.ok(bad.status !== 0);
+  assert.match(bad.stderr, /--logit-bias.*ID=VALUE.*"5:1"/);
+  const far = glm(['generate', dir, '--prompt', 'x', '--logit-bias', '99999=1']);
+  assert.is(far.status, 2);
+  assert.match(far.stderr, /opts\.logitBias\[99999\].*token id/);
+});
+
+test('flag parsing: --logit-bias ID=VALUE (repeatable, -inf bans), --ban TEXT', async () => {
+  const cmd = addSamplingOptions(new Command('generate').exitOverride().configureOutput({ writeErr: () => {} }));
+  cmd.parse(['--logit-bias', '5=2.5', '--logit-bias', ' 7 = -inf', '--logit-bias', '5=-100', '--logit-bias', '9=-Infinity', '--ban', 'ab', '--ban', '<|endoftext|>'], { from: 'user' });
+  const o = cmd.opts<GenerateCliOptions>();
+  assert.equal(o.logitBias, [[5, 2.5], [7, -Infinity], [5, -100], [9, -Infinity]]);
+  assert.equal(o.ban, ['ab', '<|endoftext|>']);
+  const g = toGenerateOptions(o);
+  assert.equal([...(g.logitBias as Map<number, number>)], [[5, -100], [7, -Infinity], [9, -Infinity]], 'a later value of an id wins');
+  assert.is(toGenerateOptions({}).logitBias, undefined);
+  for (const v of ['5', '=1', 'a=1', '5=x', '5=', '-1=2', '5=inf', '5=1=2'])
+    assert.throws(() => logitBiasOption(v), (e: Error) => /ID=VALUE/.test(e.message), v);
+  const tok = CharTokenizer.fromCorpus('abc');
+  const eos = tok.specialId('eos')!;
+  const ids = banIds(tok, ['ab', 'ba', '<|endoftext|>']);
+  assert.equal(ids, [...tok.encode('ab'), eos], 'each id once; a special-token string gives its id');
+  const banned = withBans({ temperature: 0, logitBias: new Map([[ids[0], 4], [42, 1]]) }, tok, ['a']);
+  assert.equal([...(banned.logitBias as Map<number, number>)], [[ids[0], -Infinity], [42, 1]], '--ban wins over --logit-bias');
+  assert.is(banned.temperature, 0);
+  const plain = { temperature: 1 };
+  assert.is(withBans(plain, tok, undefined), plain);
+  await assertThrows(() => banIds(tok, ['']), "'--ban'", 'non-empty');
 });
 
 test.run();

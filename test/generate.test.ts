@@ -3,7 +3,8 @@
  * cutting UTF-8 / WTF-8 sequences), stop strings across piece boundaries, greedy decoding against a
  * full-recompute reference (past blockSize too), determinism by seed, streamed pieces = generateText,
  * batched prompts = each alone, end-of-text, prompt truncation, abort, the event loop ticking during
- * a long generation, and bad input.
+ * a long generation, bad input, and logit bias (bans hold over many draws and every row, a large
+ * bias wins greedy decoding, the bias tensor is what sampleLogits adds, the stand-in agrees, errors).
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -13,6 +14,9 @@ import { memory, noGrad, scope, synchronize, Tensor } from '../lib/index';
 import { GPT, GPTConfig } from '../lib/models/gpt';
 import { CharTokenizer, Tokenizer, trainBpe } from '../lib/tokenizer';
 import { nativeSampler, pickRow, pickTokens } from '../lib/generate/pickTokens';
+import { logitBiasTensor } from '../lib/generate/decode';
+import { resolveLogitBias } from '../lib/generate/options';
+import { sampleLogits } from '../lib/ops/sample';
 import { assertThrows } from './helpers/assert';
 import { settledAllocated } from './helpers/memory';
 import { rng } from './helpers/random';
@@ -265,3 +269,141 @@ gen('bad input', async () => {
   m.dispose();
 });
 gen.run();
+
+const bias = suite('logit bias');
+
+/** How often each id occurs in `ids`, most frequent first. */
+function byCount(ids: readonly number[]): number[] {
+  const n = new Map<number, number>();
+  for (const id of ids) n.set(id, (n.get(id) ?? 0) + 1);
+  return [...n.keys()].sort((a, b) => n.get(b)! - n.get(a)! || a - b);
+}
+
+bias('banned tokens never come, over every row and hundreds of draws (-100, -Infinity, object and Map)', async () => {
+  const m = model();
+  const prompts = ['the', 'over the lazy dog. ', 'T', 'quick brown fox jumps'];
+  const opts = { temperature: 1.3, seed: 5, maxTokens: 80, stopOnEos: false };
+  const free = (await generateBatch(m, tok, prompts, opts)).flatMap((r) => r.tokens);
+  // The five tokens the unbiased model draws most: a ban that did nothing would let them through.
+  const top = byCount(free).slice(0, 5);
+  assert.ok(top.every((id) => free.includes(id)));
+  const record: Record<number, number> = { [top[0]]: -100, [top[1]]: -Infinity, [top[2]]: -1e4, [top[3]]: -100.5, [top[4]]: -Infinity };
+  const banned = await generateBatch(m, tok, prompts, { ...opts, logitBias: record });
+  const got = banned.flatMap((r) => r.tokens);
+  assert.is(got.length, prompts.length * 80);
+  for (const id of top) assert.not.ok(got.includes(id), `banned id ${id} was drawn`);
+  // A Map, with repetition penalties on (they act after the bias and must not revive a ban).
+  const map = new Map(top.map((id) => [id, -Infinity] as [number, number]));
+  const [one] = await generateBatch(m, tok, ['the lazy'], { ...opts, maxTokens: 120, repetitionPenalty: 1.5, presencePenalty: 1, logitBias: map });
+  assert.is(one.tokens.length, 120);
+  for (const id of top) assert.not.ok(one.tokens.includes(id), `banned id ${id} was drawn (Map, penalties)`);
+  // A zero bias is no bias: the same text as without.
+  assert.is(await generateText(m, tok, 'the', { ...opts, logitBias: { [top[0]]: 0 } }), await generateText(m, tok, 'the', opts));
+  m.dispose();
+});
+
+bias('a large positive bias makes greedy decoding pick that token; a small one shifts but keeps the rest', async () => {
+  const m = model();
+  const base = { temperature: 0, maxTokens: 20, stopOnEos: false };
+  const free = (await generateBatch(m, tok, ['fox '], base))[0].tokens;
+  const x = tok.encode('x')[0];
+  assert.not.ok(free.includes(x), 'x is not greedy here already');
+  const [forced] = await generateBatch(m, tok, ['fox ', 'the'], { ...base, logitBias: { [x]: 1000 } });
+  assert.equal(forced.tokens, new Array(20).fill(x));
+  const streamed = await pieces(generate(m, tok, 'fox ', { ...base, logitBias: new Map([[x, 1000]]) }));
+  assert.is(streamed.join(''), 'x'.repeat(20));
+  m.dispose();
+});
+
+bias('the bias tensor is what sampleLogits adds; the first greedy token is its argmax', async () => {
+  const m = model();
+  const V = m.config.vocabSize;
+  const raw = { 7: 2.5, 30: -100, 31: -Infinity, 40: -0.75, 308: 3 };
+  const entries = resolveLogitBias('test', raw, V)!;
+  assert.equal([...entries], [[7, 2.5], [30, -Infinity], [31, -Infinity], [40, -0.75], [308, 3]]);
+  const prompt = Array.from(tok.encode('the quick'));
+  const logits = scope(() => noGrad(() => m.logitsLast(Tensor.from(Int32Array.from(prompt), [1, prompt.length], { dtype: 'i32' }))));
+  const lb = logitBiasTensor(entries, V, m.device);
+  const plain = logits.toArraySync() as Float32Array;
+  const seen = await scope(() => sampleLogits(logits.reshape([1, V]), { logitBias: lb, seed: 0 })).toArray() as Float32Array;
+  for (let v = 0; v < V; v++) {
+    const want = Math.fround(plain[v] + (entries.get(v) ?? 0));
+    assert.is(seen[v], want, `id ${v}`);  // one f32 addition, exact
+  }
+  let best = 0;
+  for (let v = 1; v < V; v++) if (seen[v] > seen[best]) best = v;
+  const [first] = (await generateBatch(m, tok, ['the quick'], { temperature: 0, maxTokens: 1, stopOnEos: false, logitBias: raw }))[0].tokens;
+  // The cached forward's logits can differ from logitsLast's in the last bits: equal, or a near tie.
+  assert.ok(first === best || Math.abs(seen[first] - seen[best]) < 1e-4, `first token ${first}, argmax ${best}`);
+  lb.dispose();
+  logits.dispose();
+  m.dispose();
+});
+
+bias('the TypeScript stand-in applies the bias as the native op does and never draws a ban', async () => {
+  const r = rng();
+  const V = 40, B = 3;
+  const logits = r.normals(B * V);
+  const t = Tensor.from(logits, [B, V]);
+  const dense = new Float32Array(V);
+  // Ban each row's argmax, boost one token a little.
+  for (let b = 0; b < B; b++) {
+    let best = 0;
+    for (let v = 1; v < V; v++) if (logits[b * V + v] > logits[b * V + best]) best = v;
+    dense[best] = -Infinity;
+  }
+  dense[3] += 0.5;
+  const lb = Tensor.from(dense, [V]);
+  const p = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, frequencyPenalty: 0, presencePenalty: 0 };
+  const got = await pickTokens(t, p, null, [1, 2, 3], [0, 0, 0], lb);
+  for (let b = 0; b < B; b++) {
+    const row = logits.subarray(b * V, (b + 1) * V);
+    assert.is(got[b], pickRow(row, p, null, 1 + b, 0, dense), `row ${b}`);
+    assert.is.not(dense[got[b]], -Infinity);
+  }
+  // Sampled, flat (temperature 50) so that every allowed token is likely and rounding edges are hit.
+  for (let offset = 0; offset < 300; offset++) {
+    const id = pickRow(logits.subarray(0, V), { ...p, temperature: 50, topP: 0.999 }, null, 4, offset, dense);
+    assert.is.not(dense[id], -Infinity, `offset ${offset}`);
+  }
+  lb.dispose();
+  t.dispose();
+});
+
+bias('the bias tensor is freed however the generation ends', async () => {
+  const m = model();
+  const before = await settledAllocated('cpu');
+  await generateText(m, tok, 'the', { maxTokens: 5, logitBias: { 3: 1 } });
+  const controller = new AbortController();
+  let n = 0;
+  await assertThrows(async () => {
+    for await (const piece of generate(m, tok, 'the', { maxTokens: 200, stopOnEos: false, signal: controller.signal, logitBias: { 3: -100 } })) {
+      assert.ok(piece.length > 0);
+      if (++n === 2) controller.abort();
+    }
+  }, 'aborted');
+  const after = await settledAllocated('cpu');
+  assert.ok(after - before <= 512, `freed (${after - before} bytes left; 512 allows the allocator's rounding)`);
+  m.dispose();
+});
+
+bias('bad logitBias input names logitBias[<id>]', async () => {
+  const m = model();
+  const V = m.config.vocabSize;
+  await assertThrows(() => generate(m, tok, 'a', { logitBias: { [V]: 1 } }), 'generate', `'opts.logitBias[${V}]'`, `[0, ${V})`, `id "${V}"`);
+  await assertThrows(() => generate(m, tok, 'a', { logitBias: { '-1': 1 } as never }), `'opts.logitBias[-1]'`, 'token id');
+  await assertThrows(() => generate(m, tok, 'a', { logitBias: { '1.5': 1 } as never }), `'opts.logitBias[1.5]'`);
+  await assertThrows(() => generate(m, tok, 'a', { logitBias: { abc: 1 } as never }), `'opts.logitBias[abc]'`);
+  await assertThrows(() => generate(m, tok, 'a', { logitBias: new Map([[2.5, 1]]) }), `'opts.logitBias[2.5]'`, 'got id 2.5');
+  await assertThrows(() => generateText(m, tok, 'a', { logitBias: { 3: NaN } }), `'opts.logitBias[3]'`, 'finite number', 'got NaN');
+  await assertThrows(() => generateText(m, tok, 'a', { logitBias: { 3: Infinity } }), `'opts.logitBias[3]'`, 'got Infinity');
+  await assertThrows(() => generateText(m, tok, 'a', { logitBias: { 3: 1e39 } }), `'opts.logitBias[3]'`, 'as f32');
+  await assertThrows(() => generateText(m, tok, 'a', { logitBias: { 3: '1' } as never }), `'opts.logitBias[3]'`, 'got "1"');
+  await assertThrows(() => generateBatch(m, tok, ['a'], { logitBias: [1, 2] as never }), 'generateBatch', `'opts.logitBias'`, 'an array of length 2');
+  await assertThrows(() => generateBatch(m, tok, ['a'], { logitBias: null as never }), `'opts.logitBias'`, 'got null');
+  const all = Object.fromEntries(Array.from({ length: V }, (_, i) => [i, -100]));
+  await assertThrows(() => generateText(m, tok, 'a', { logitBias: all }), `'opts.logitBias'`, 'not banned', `all ${V} ids banned`);
+  m.dispose();
+});
+
+bias.run();

@@ -1,7 +1,8 @@
 /**
  * examples/server.ts in-process, over loopback, against a tiny run trained here (15 steps): concurrent
  * SSE streams each equal generateText with the same options and seed, the queue (maxConcurrent 1)
- * serialises without changing the texts, bad requests get 400 naming the field, a client that
+ * serialises without changing the texts, logit_bias (OpenAI's shape) bans and biases as the library's
+ * logitBias does, bad requests get 400 naming the field, a client that
  * disconnects aborts its generation and frees its cache, and close() aborts what is in flight.
  */
 import * as fs from 'fs';
@@ -12,7 +13,7 @@ import * as path from 'path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { createServer, GenerationEnd, GenerationServer } from '../examples/server';
+import { createServer, GenerationEnd, GenerationServer, parseGenerateBody } from '../examples/server';
 import { generateBatch, generateText, GenerateOptions } from '../lib/generate';
 import { memory, synchronize } from '../lib/index';
 import type { GPT } from '../lib/models/gpt';
@@ -209,6 +210,11 @@ test('bad requests get 400 naming the field, the expected and the actual value',
     [JSON.stringify({ prompt: 'x', seed: -1 }), 'seed', /non-negative/, '-1'],
     [JSON.stringify({ prompt: 'x', stop: [''] }), 'stop[0]', /non-empty string/, 'an empty string'],
     [JSON.stringify({ prompt: 'x', temprature: 1 }), 'temprature', /one of the fields/, 'unknown field "temprature"'],
+    [JSON.stringify({ prompt: 'x', logit_bias: [1] }), 'logit_bias', /object of token ids/, 'an array of length 1'],
+    [JSON.stringify({ prompt: 'x', logit_bias: { abc: 1 } }), 'logit_bias[abc]', /decimal integer/, 'id "abc"'],
+    [JSON.stringify({ prompt: 'x', logit_bias: { 99999: 1 } }), 'logit_bias[99999]', /token id/, 'id "99999"'],
+    [JSON.stringify({ prompt: 'x', logit_bias: { 5: 101 } }), 'logit_bias[5]', /\[-100, 100\]/, '101'],
+    [JSON.stringify({ prompt: 'x', logit_bias: { 5: '1' } }), 'logit_bias[5]', /\[-100, 100\]/, '"1"'],
     [JSON.stringify([1]), 'body', /JSON object/, 'an array of length 1'],
     ['{"prompt": ', 'body', /valid JSON/, ''],
   ];
@@ -226,6 +232,29 @@ test('bad requests get 400 naming the field, the expected and the actual value',
   }
   assert.is(app.stats.rejected - rejected, cases.length);
   assert.is(app.stats.started, started, 'no generation started for a bad request');
+});
+
+test('logit_bias: -100 bans, a large bias forces, as the library\'s logitBias; parseGenerateBody maps it', async () => {
+  const base = { prompt: 'line 2 of', maxTokens: 40, temperature: 0.8, seed: 3, stopOnEos: false };
+  const free = await generateBatch(model, tokenizer, [base.prompt], { maxTokens: 40, temperature: 0.8, seed: 3, stopOnEos: false });
+  const common = [...new Set(free[0].tokens)].slice(0, 3);
+  assert.ok(common.length > 0);
+  const logit_bias = Object.fromEntries(common.map((id) => [String(id), -100]));
+  const got = streamed(await request('POST', '/generate', JSON.stringify({ ...base, logit_bias })));
+  const { prompt, ...options } = base;
+  const logitBias = new Map(common.map((id) => [id, -100] as [number, number]));
+  const [want] = await generateBatch(model, tokenizer, [prompt], { ...options, logitBias });
+  assert.is(got.text, want.text);
+  assert.equal(got.done, { finishReason: want.finishReason, tokens: want.tokens.length });
+  for (const id of common) assert.not.ok(want.tokens.includes(id), `banned id ${id}`);
+  assert.is.not(got.text, free[0].text, 'the bias changed the text');
+  const forced = common[0];
+  const one = streamed(await request('POST', '/generate', JSON.stringify({ prompt: 'line', maxTokens: 6, temperature: 0, stopOnEos: false, logit_bias: { [forced]: 100 } })));
+  assert.is(one.text, tokenizer.decode(new Array(6).fill(forced)));
+  const parsed = parseGenerateBody({ prompt: 'x', logit_bias: { 7: 2.5, 0: -100, 3: 0 } }, 1024, 10);
+  assert.equal([...(parsed.options.logitBias as Map<number, number>)], [[0, -100], [3, 0], [7, 2.5]]);
+  assert.is(parseGenerateBody({ prompt: 'x', logit_bias: {} }).options.logitBias, undefined);
+  assert.throws(() => parseGenerateBody({ prompt: 'x', logit_bias: { 0: -100, 1: -100 } }, 1024, 2), /logit_bias.*all 2 ids banned/);
 });
 
 test('a client that disconnects mid-stream aborts its generation and frees its cache', async () => {

@@ -2,9 +2,14 @@
  * `glm generate DIR --prompt "..."`: streams a trained run's continuation of a prompt to stdout.
  * `glm chat DIR`: reads stdin line by line, each line a prompt, and prints each continuation. Ctrl-C
  * stops the generation in progress (a second one, or one while waiting for input, exits).
+ *
+ * Both take `--logit-bias ID=VALUE` (added to token ID's logit; VALUE -inf or <= -100 bans it) and
+ * `--ban TEXT` (bans every token id that TEXT encodes to, special-token strings included), each
+ * repeatable; a --ban wins over a --logit-bias of the same id.
  */
 import * as path from 'path';
 import * as readline from 'readline';
+import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 
 import { generate, GenerateOptions } from '../generate';
@@ -35,6 +40,46 @@ export interface GenerateCliOptions {
   eos?: boolean;
   device?: string;
   autocast?: string;
+  /** --logit-bias ID=VALUE, in the order given. */
+  logitBias?: [number, number][];
+  /** --ban TEXT, in the order given. */
+  ban?: string[];
+}
+
+/**
+ * Parses one `--logit-bias ID=VALUE` (ID a non-negative integer; VALUE a number, or -inf /
+ * -infinity to ban) and appends it to the earlier ones.
+ */
+export function logitBiasOption(v: string, prev: [number, number][] = []): [number, number][] {
+  const m = /^\s*(\d+)\s*=\s*(\S+)\s*$/.exec(v);
+  const id = m ? Number(m[1]) : NaN;
+  const value = m ? (/^-inf(inity)?$/i.test(m[2]) ? -Infinity : Number(m[2])) : NaN;
+  if (!m || !Number.isSafeInteger(id) || !(value === -Infinity || Number.isFinite(value)))
+    throw new InvalidArgumentError(`expected ID=VALUE for --logit-bias (a token id, then a number or -inf), got ${JSON.stringify(v)}`);
+  return [...prev, [id, value]];
+}
+
+/**
+ * The token ids `--ban` texts encode to (special-token strings such as "<|endoftext|>" give their
+ * special id). A text of several tokens bans each of them anywhere, not just the sequence: with a
+ * character tokenizer `--ban the` bans t, h and e. With BPE the same word has other encodings
+ * (" the", "The", "th"+"e" in other contexts), which stay allowed.
+ */
+export function banIds(tokenizer: Tokenizer, texts: readonly string[]): number[] {
+  const ids = new Set<number>();
+  for (const t of texts) {
+    if (t === '') throw new GlmError('generate', "option '--ban': expected a non-empty text, got an empty string");
+    for (const id of tokenizer.encode(t, { specials: 'all' })) ids.add(id);
+  }
+  return [...ids];
+}
+
+/** `opts` with the ids of the `--ban` texts banned (over any --logit-bias of the same id). */
+export function withBans(opts: GenerateOptions, tokenizer: Tokenizer, texts: readonly string[] | undefined): GenerateOptions {
+  if (!texts || texts.length === 0) return opts;
+  const bias = new Map(opts.logitBias instanceof Map ? opts.logitBias : Object.entries(opts.logitBias ?? {}).map(([k, v]) => [Number(k), v]));
+  for (const id of banIds(tokenizer, texts)) bias.set(id, -Infinity);
+  return { ...opts, logitBias: bias };
 }
 
 /** Declares the sampling options shared by generate and chat on `cmd`. */
@@ -51,11 +96,16 @@ export function addSamplingOptions(cmd: Command): Command {
     .option('--seed <n>', 'seed of the draws', intOption('seed'))
     .option('--stop <s>', 'stop at this string (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--no-eos', 'do not stop at the end-of-text token')
+    .option('--logit-bias <id=value>', "add value to token id's logit (-inf or <= -100 bans it; repeatable)", logitBiasOption)
+    .option('--ban <text>', 'never generate the tokens that text encodes to (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--device <device>', 'cpu, cuda or cuda:N', 'cpu')
     .option('--autocast <mode>', 'bf16 | none (default none)');
 }
 
-/** Maps CLI options to GenerateOptions (absent ones keep the library's defaults). */
+/**
+ * Maps CLI options to GenerateOptions (absent ones keep the library's defaults). `--ban` needs the
+ * run's tokenizer: {@link withBans} adds it once the run is loaded.
+ */
 export function toGenerateOptions(o: GenerateCliOptions): GenerateOptions {
   if (o.autocast !== undefined && o.autocast !== 'bf16' && o.autocast !== 'none')
     throw new GlmError('generate', `option '--autocast': expected bf16 or none, got ${JSON.stringify(o.autocast)}`);
@@ -63,6 +113,8 @@ export function toGenerateOptions(o: GenerateCliOptions): GenerateOptions {
     maxTokens: o.maxTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, minP: o.minP,
     repetitionPenalty: o.repetitionPenalty, frequencyPenalty: o.frequencyPenalty, presencePenalty: o.presencePenalty,
     seed: o.seed, stop: o.stop, stopOnEos: o.eos, autocast: o.autocast === 'bf16' ? 'bf16' : undefined,
+    // A later --logit-bias of the same id wins.
+    logitBias: o.logitBias?.length ? new Map(o.logitBias) : undefined,
   };
   return Object.fromEntries(Object.entries(picked).filter(([, v]) => v !== undefined)) as GenerateOptions;
 }
@@ -95,8 +147,15 @@ export async function generateCommand(dir: string, o: GenerateCliOptions): Promi
     return infillCommand(dir, o);
   }
   if (o.prompt === undefined) throw new GlmError('generate', "option '--prompt <text>' is required (or --infill \"text with [MASK]\" for a GLM run)");
-  const opts = toGenerateOptions(o);
+  const parsed = toGenerateOptions(o);
   const { model, tokenizer } = loadRun(dir, o.device ?? 'cpu');
+  let opts: GenerateOptions;
+  try {
+    opts = withBans(parsed, tokenizer, o.ban);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
   const controller = new AbortController();
   const onSignal = (): void => {
     if (controller.signal.aborted) process.exit(130);
@@ -120,6 +179,7 @@ export async function generateCommand(dir: string, o: GenerateCliOptions): Promi
 
 /** `glm generate DIR --infill "text with [MASK]"`: prints each blank's fill, then the filled text. */
 async function infillCommand(dir: string, o: GenerateCliOptions): Promise<number> {
+  if (o.logitBias?.length || o.ban?.length) throw new GlmError('generate', '--logit-bias and --ban apply to --prompt (a GPT run) and glm chat, not to --infill');
   const full = path.resolve(dir);
   const { model } = loadAnyRunModel(full, o.device ?? 'cpu');
   try {
@@ -139,8 +199,15 @@ async function infillCommand(dir: string, o: GenerateCliOptions): Promise<number
 
 /** Runs `glm chat`: one continuation per line of stdin; resolves to the exit code at the end of input. */
 export async function chatCommand(dir: string, o: GenerateCliOptions): Promise<number> {
-  const opts = toGenerateOptions(o);
+  const parsed = toGenerateOptions(o);
   const { model, tokenizer } = loadRun(dir, o.device ?? 'cpu');
+  let opts: GenerateOptions;
+  try {
+    opts = withBans(parsed, tokenizer, o.ban);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
   const rl = readline.createInterface({ input: process.stdin, terminal: false });
   let controller: AbortController | null = null;
   const onSignal = (): void => {

@@ -11,6 +11,9 @@
  *
  * A full context (blockSize tokens cached) is slid: the row's cache is restarted with its last
  * ⌊blockSize/2⌋ tokens (one prefill), so long outputs cost one recompute every blockSize/2 tokens.
+ *
+ * A logit bias is one f32 [V] tensor on the model's device, made once per call and shared by every
+ * step and row; it is freed with the cache however the loop ends.
  */
 import type { GPT } from '../models/gpt';
 import { scope } from '../scope';
@@ -59,7 +62,9 @@ export async function* decodeRows(model: GPT, tokenizer: Tokenizer, prompts: rea
   throwIfAborted(o.signal);
   const cache = model.createCache(B, block, { autocast });
   let logits: Tensor | null = null;
+  let bias: Tensor | null = null;
   try {
+    if (o.logitBias) bias = logitBiasTensor(o.logitBias, model.config.vocabSize, device);
     const T = Math.max(...prompts.map((p) => p.length));
     const padded = new Int32Array(B * T);
     prompts.forEach((p, b) => padded.set(p, b * T));
@@ -67,7 +72,7 @@ export async function* decodeRows(model: GPT, tokenizer: Tokenizer, prompts: rea
       { counts: prompts.map((p) => p.length), last: true, autocast }));
     for (;;) {
       const histories = usesHistory(o) ? prompts.map((p, b) => p.concat(gen[b])) : null;
-      const next = await pickTokens(logits, o, histories, seeds, gen.map((g) => g.length));
+      const next = await pickTokens(logits, o, histories, seeds, gen.map((g) => g.length), bias);
       logits.dispose();
       logits = null;
       throwIfAborted(o.signal);
@@ -105,8 +110,16 @@ export async function* decodeRows(model: GPT, tokenizer: Tokenizer, prompts: rea
     return gen.map((tokens, b) => ({ tokens, finishReason: finish[b]! }));
   } finally {
     logits?.dispose();
+    bias?.dispose();
     cache.dispose();
   }
+}
+
+/** The dense f32 [V] bias on `device` of the sparse, checked `entries` (id -> bias, bans as -Infinity). */
+export function logitBiasTensor(entries: ReadonlyMap<number, number>, V: number, device: string): Tensor {
+  const dense = new Float32Array(V);
+  for (const [id, b] of entries) dense[id] = b;
+  return Tensor.from(dense, [V], { device });
 }
 
 /** Slides a full row: its cache restarts with the ⌊blockSize/2⌋ - 1 tokens before the newest (fed next). */

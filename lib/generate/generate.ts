@@ -50,7 +50,7 @@ function promptIds(op: string, model: GPT, tokenizer: Tokenizer, prompt: unknown
 export function generate(model: GPT, tokenizer: Tokenizer, prompt: string, opts: GenerateOptions = {}): AsyncIterable<string> {
   const op = 'generate';
   checkModel(op, model, tokenizer);
-  const o = resolveOptions(op, opts);
+  const o = resolveOptions(op, opts, model.config.vocabSize);
   const ids = promptIds(op, model, tokenizer, prompt, 'prompt', o);
   return (async function* () {
     for await (const piece of decodeRows(model, tokenizer, [ids], o)) yield piece.text;
@@ -67,7 +67,8 @@ export async function generateText(model: GPT, tokenizer: Tokenizer, prompt: str
 /**
  * Continuations of several prompts generated together in one batch (different lengths are fine).
  * Each row draws from the same seed as it would alone, so row i equals generateText(prompts[i]).
- * `onPiece(i, text)` receives the pieces as they come.
+ * The options, `logitBias` included, apply to every row alike (for different options per row, make
+ * one call per group). `onPiece(i, text)` receives the pieces as they come.
  */
 export async function generateBatch(model: GPT, tokenizer: Tokenizer, prompts: readonly string[], opts: GenerateOptions = {},
   onPiece?: (row: number, text: string) => void): Promise<GenerationResult[]> {
@@ -75,7 +76,7 @@ export async function generateBatch(model: GPT, tokenizer: Tokenizer, prompts: r
   checkModel(op, model, tokenizer);
   if (!Array.isArray(prompts) || prompts.length === 0) throw argError(op, 'prompts', 'a non-empty array of strings', describe(prompts));
   if (onPiece !== undefined && typeof onPiece !== 'function') throw argError(op, 'onPiece', 'a function', describe(onPiece));
-  const o = resolveOptions(op, opts);
+  const o = resolveOptions(op, opts, model.config.vocabSize);
   const ids = prompts.map((p, i) => promptIds(op, model, tokenizer, p, `prompts[${i}]`, o));
   const texts = prompts.map(() => '');
   const rows = decodeRows(model, tokenizer, ids, o);

@@ -37,6 +37,13 @@ export interface GenerateOptions extends Partial<SamplingParams> {
   /** 'bf16': decode with bf16 matmuls, attention and KV cache (CUDA); default f32. */
   autocast?: 'bf16';
   /**
+   * Token id -> a number added to that token's logit before the penalties and the filters (OpenAI's
+   * `logit_bias`). Ids are integers in [0, the model's vocabSize); values are finite (as f32) or
+   * -Infinity, and -Infinity or any value <= -100 bans the token (it is never drawn). One bias serves
+   * every step, and in generateBatch every row. Banning every id is an error.
+   */
+  logitBias?: Record<number, number> | Map<number, number>;
+  /**
    * Called with a message when a prompt is longer than the context and is cut from the left to its
    * last blockSize - 1 tokens. Default: process.emitWarning.
    */
@@ -52,13 +59,47 @@ export interface ResolvedOptions extends SamplingParams {
   signal: AbortSignal | null;
   autocast: 'bf16' | undefined;
   onWarning: (message: string) => void;
+  /** The non-zero biases by id (bans as -Infinity), or null when there are none. */
+  logitBias: Map<number, number> | null;
 }
 
-const KEYS = ['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repetitionPenalty', 'frequencyPenalty', 'presencePenalty',
-  'seed', 'stop', 'stopOnEos', 'signal', 'autocast', 'onWarning'];
+/** A bias at or below this bans the token (OpenAI's -100). */
+export const BAN_BIAS = -100;
 
-/** Validates `opts` for function `op`; returns them with defaults. */
-export function resolveOptions(op: string, opts: unknown): ResolvedOptions {
+const KEYS = ['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repetitionPenalty', 'frequencyPenalty', 'presencePenalty',
+  'seed', 'stop', 'stopOnEos', 'signal', 'autocast', 'onWarning', 'logitBias'];
+
+/**
+ * Checks `opts.logitBias` of function `op` against `vocabSize` ids; returns its non-zero entries,
+ * with bans (-Infinity or <= BAN_BIAS) as -Infinity, or null when there are none.
+ */
+export function resolveLogitBias(op: string, raw: unknown, vocabSize: number): Map<number, number> | null {
+  if (raw === undefined) return null;
+  const isRecord = raw !== null && typeof raw === 'object' && !Array.isArray(raw) && !ArrayBuffer.isView(raw)
+    && (Object.getPrototypeOf(raw) === Object.prototype || Object.getPrototypeOf(raw) === null);
+  if (!(raw instanceof Map) && !isRecord)
+    throw argError(op, 'opts.logitBias', 'an object or a Map of token id -> bias', describe(raw));
+  const entries: [unknown, unknown][] = raw instanceof Map ? [...raw.entries()] : Object.entries(raw as Record<string, unknown>);
+  const out = new Map<number, number>();
+  for (const [key, value] of entries) {
+    // Object keys are strings: "12" is id 12, but "1.5", "-1", " 3" or "0x1" are not ids.
+    const id = typeof key === 'string' && /^(0|[1-9]\d*)$/.test(key) ? Number(key) : key;
+    const name = `opts.logitBias[${typeof key === 'string' ? key : describe(key)}]`;
+    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || id >= vocabSize)
+      throw argError(op, name, `a token id: an integer in [0, ${vocabSize})`, `id ${typeof key === 'string' ? JSON.stringify(key) : describe(key)}`);
+    if (typeof value !== 'number' || !(value === -Infinity || Number.isFinite(Math.fround(value))))
+      throw argError(op, name, 'a finite number (as f32) or -Infinity (-Infinity or <= -100 bans the token)', describe(value));
+    const bias = value <= BAN_BIAS ? -Infinity : value;
+    if (bias !== 0) out.set(id, bias);
+  }
+  let banned = 0;
+  for (const b of out.values()) if (b === -Infinity) banned++;
+  if (banned === vocabSize) throw argError(op, 'opts.logitBias', 'at least one token not banned', `all ${vocabSize} ids banned`);
+  return out.size ? out : null;
+}
+
+/** Validates `opts` for function `op` (on a model of `vocabSize` ids); returns them with defaults. */
+export function resolveOptions(op: string, opts: unknown, vocabSize: number): ResolvedOptions {
   if (opts === undefined) opts = {};
   if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw argError(op, 'opts', 'an options object', describe(opts));
   const o = opts as Record<string, unknown>;
@@ -102,6 +143,7 @@ export function resolveOptions(op: string, opts: unknown): ResolvedOptions {
     signal: (signal as AbortSignal | undefined) ?? null,
     autocast: o.autocast as 'bf16' | undefined,
     onWarning: (o.onWarning as ((m: string) => void) | undefined) ?? ((m) => process.emitWarning(m, 'GlmGenerateWarning')),
+    logitBias: resolveLogitBias(op, o.logitBias, vocabSize),
   };
 }
 
