@@ -100,6 +100,72 @@ deviceSuites(CHILD_LEVEL ? `matmul (GLM_CPU_LEVEL=${CHILD_LEVEL})` : 'matmul', (
         }
     });
 
+    // At most 8 rows (AVX2) or 4 (AVX-512), B is streamed unpacked (native/cpu/gemm_small*.cpp): every
+    // row count up to and past both limits, K with a tail (K % 8 and K % 16 != 0), N with a tail of the
+    // 4-column dot groups and of the 8/16-wide epilogue, N < 4, and K long enough for threads. This
+    // suite runs at every CPU level (the child runs below), so AVX2's path is checked on any machine.
+    test(`few rows (M <= 9): epilogue, alpha/beta, pre-activation, every transpose (${dtype})`, async () => {
+      const r = rng();
+      const KN: [number, number][] = [[1, 1], [7, 3], [13, 5], [33, 67], [70, 260], [9, 37], [300, 2], [1100, 2000]];
+      for (let M = 1; M <= 9; M++)
+        for (let c = 0; c < KN.length; c++) {
+          const [K, N] = KN[(c + M) % KN.length];
+          for (const [transA, transB] of TRANSPOSES) {
+            const s: MatmulSpec = { batch: 1, M, K, N, transA, transB };
+            const { av, bv, a, b, outShape } = makeOperands(r, device, dtype, s);
+            const prep = (x: Float32Array) => (dtype === 'bf16' ? roundBf16(x) : x);
+            const biasv = prep(r.normals(N));
+            const bias = Tensor.from(biasv, [N], { dtype, device });
+            const what = `${M}x${K}x${N} tA=${transA} tB=${transB}`;
+            // With K = 300 and N = 2 every pre-activation can be far below 0, where GELU's output is
+            // ~1e-16 and float32 rounding of its tail is large relative to it: allow 1e-2 tol absolute.
+            const floor = tol * 1e-2 * Math.sqrt(M * N);
+            // beta = 0: out is fresh (NaN-poisoned) memory that must not be read.
+            const gelu = (M + c) % 2 === 0;
+            const out0 = Tensor.empty(outShape, { dtype, device });
+            const pre0 = Tensor.empty(outShape, { dtype, device });
+            nat().matmul(out0.handle, pre0.handle, a.handle, b.handle, bias.handle, transA, transB, 1, 0, gelu ? 'gelu' : 'none');
+            const ref0 = matmulRef(av, bv, s, { bias: biasv, gelu });
+            assertClose(await out0.toArray(), ref0.out, tol, `${what} gelu=${gelu} out`, floor);
+            assertClose(await pre0.toArray(), ref0.preact, tol, `${what} gelu=${gelu} preact`);
+            // alpha, beta (reads out), no bias.
+            const c0 = prep(r.normals(M * N));
+            const out1 = Tensor.from(c0, outShape, { dtype, device });
+            nat().matmul(out1.handle, null, a.handle, b.handle, null, transA, transB, -0.5, 2, 'gelu');
+            const ref1 = matmulRef(av, bv, s, { gelu: true, alpha: -0.5, beta: 2, c0 });
+            assertClose(await out1.toArray(), ref1.out, tol, `${what} alpha/beta`, floor);
+          }
+        }
+    });
+
+    test(`few rows: batches with shared and batched b; GELU backward through the pre-activation (${dtype})`, async () => {
+      const r = rng();
+      for (const [lead, M, K, N] of [[[3], 2, 19, 13], [[2, 2], 8, 40, 3], [[2], 5, 9, 66], [[3], 9, 17, 9]] as [number[], number, number, number][])
+        for (const batchedB of [false, true])
+          for (const [transA, transB] of TRANSPOSES) {
+            const batch = lead.reduce((x, y) => x * y, 1);
+            const s: MatmulSpec = { batch, M, K, N, transA, transB, batchedB };
+            const { av, bv, outShape } = makeOperands(r, device, dtype, s, lead);
+            const aShape = [...lead, transA ? K : M, transA ? M : K];
+            const bShape = [...(batchedB ? lead : []), transB ? N : K, transB ? K : N];
+            const a = Tensor.from(av, aShape, { dtype, device, requiresGrad: true });
+            const b = Tensor.from(bv, bShape, { dtype, device, requiresGrad: true });
+            const prep = (x: Float32Array) => (dtype === 'bf16' ? roundBf16(x) : x);
+            const biasv = prep(r.normals(N));
+            const gv = prep(r.normals(batch * M * N));
+            const bias = Tensor.from(biasv, [N], { dtype, device, requiresGrad: true });
+            const out = matmul(a, b, { transA, transB, bias, activation: 'gelu' });
+            const what = `[${lead}] ${M}x${K}x${N} batchedB=${batchedB} tA=${transA} tB=${transB}`;
+            assertClose(await out.toArray(), matmulRef(av, bv, s, { bias: biasv, gelu: true }).out, tol, `${what} out`);
+            out.backward(Tensor.from(gv, outShape, { dtype, device }));
+            const roundPreact = dtype === 'bf16' ? (x: number) => roundBf16(Float32Array.of(x))[0] : undefined;
+            const ref = matmulBackwardRef(av, bv, gv, s, { bias: biasv, gelu: true, roundPreact });
+            assertClose(await a.grad!.toArray(), ref.da, tol, `${what} da`);
+            assertClose(await b.grad!.toArray(), ref.db, tol, `${what} db`);
+            assertClose(await bias.grad!.toArray(), ref.dbias, tol, `${what} dbias`);
+          }
+    });
+
     test(`batches: shared b (one tall GEMM or per item) and batched b (${dtype})`, async () => {
       const r = rng();
       const cases: [number[], number, number, number][] = [

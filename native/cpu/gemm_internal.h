@@ -1,6 +1,6 @@
 // Internals of the CPU GEMM shared by the driver (matmul.cpp), the packing routines (gemm_pack.cpp)
-// and the micro-kernels (gemm_avx512.cpp, gemm_avx2.cpp, gemm_scalar.cpp, and gemm_small.cpp for
-// products of at most 4 rows). Not a public API.
+// and the micro-kernels (gemm_avx512.cpp, gemm_avx2.cpp, gemm_scalar.cpp, and gemm_small.cpp and
+// gemm_small_avx2.cpp for products of very few rows). Not a public API.
 //
 // Packed formats (all f32, whatever the input type: bf16 is widened while packing):
 // - an A panel holds MR rows of op(A) for kc steps of k, either k-major: panel[k·MR + r], or (AVX-512,
@@ -92,6 +92,12 @@ void packB(float* dst, const T* B, int64_t ldb, bool trans, int64_t j0, int cols
 constexpr int kSmallRowsMax = 4;
 template <typename T>
 void smallRows512(const float* A, int M, const T* B, bool transB, int64_t K, int64_t N, int64_t j0, int64_t j1,
+                  const Tile<T>& t, const TileOp& op);
+// The same for M <= kSmallRowsMaxAvx2, AVX2+FMA (gemm_small_avx2.cpp). Up to 8 rows: batch-8 decoding
+// steps, where packing B cost more than the product.
+constexpr int kSmallRowsMaxAvx2 = 8;
+template <typename T>
+void smallRows256(const float* A, int M, const T* B, bool transB, int64_t K, int64_t N, int64_t j0, int64_t j1,
                   const Tile<T>& t, const TileOp& op);
 
 // The epilogue of one value (scalar paths and tile edges).

@@ -351,10 +351,10 @@ void emptyProduct(const Problem<T>& pr) {
     for (int64_t j = 0; j < pr.N; j++) storeOne(t, i, j, 0.0f, op);
 }
 
-// A product with at most kSmallRowsMax rows (AVX-512): B is streamed unpacked, columns are split
-// across threads.
+// A product with at most kSmallRowsMax rows (AVX-512) or kSmallRowsMaxAvx2 (AVX2): B is streamed
+// unpacked, columns are split across threads.
 template <typename T>
-void smallRows(const Problem<T>& pr, bool parallel) {
+void smallRows(const Problem<T>& pr, int level, bool parallel) {
   const int64_t M = pr.M, N = pr.N, K = pr.K;
   const float* a = nullptr;
   thread_local std::vector<float> aBuf;
@@ -379,7 +379,9 @@ void smallRows(const Problem<T>& pr, bool parallel) {
   constexpr int64_t kColumns = 256;  // per job; a multiple of the 4 columns the dot-product loop takes
   const int64_t jobs = ceilDiv(N, kColumns);
   auto run = [&](int64_t b, int64_t e) {
-    smallRows512(a, int(M), pr.B, pr.transB, K, N, b * kColumns, std::min(N, e * kColumns), t, op);
+    const int64_t j0 = b * kColumns, j1 = std::min(N, e * kColumns);
+    if (level >= 2) smallRows512(a, int(M), pr.B, pr.transB, K, N, j0, j1, t, op);
+    else smallRows256(a, int(M), pr.B, pr.transB, K, N, j0, j1, t, op);
   };
   if (parallel) parallelFor(jobs, 1, run);
   else run(0, jobs);
@@ -417,8 +419,8 @@ void matmul(T* C, T* preact, const T* A, const T* B, const T* bias, const GemmPa
 
   const int64_t macs = p.M * p.N * p.K;
   const int poolThreads = numThreads();
-  if (level >= 2 && p.M <= kSmallRowsMax) {
-    for (int64_t z = 0; z < p.batch; z++) smallRows(item(z), macs >= kParallelMinMacs && poolThreads > 1);
+  if ((level >= 2 && p.M <= kSmallRowsMax) || (level == 1 && p.M <= kSmallRowsMaxAvx2)) {
+    for (int64_t z = 0; z < p.batch; z++) smallRows(item(z), level, macs >= kParallelMinMacs && poolThreads > 1);
     return;
   }
   if (p.batch > 1 && macs < kBatchSplitMacs && macs * p.batch >= kParallelMinMacs && poolThreads > 1) {
