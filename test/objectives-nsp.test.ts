@@ -77,7 +77,9 @@ test('pairs by reconstruction: true pairs continue A in its document, random pai
   let draws = 0;
   const docsOfB = new Map<number, number>();
   for (let round = 0; round < 40; round++) {
-    const { docs, places } = corpus(r, r.int(2, 9), 6, 15);
+    let { docs, places } = corpus(r, r.int(2, 9), 6, 15);
+    // A corpus of only single-token one-segment documents has no true pair (and is refused): redraw.
+    while (!docs.some((d) => d.length >= 2 || d[0].length >= 2)) ({ docs, places } = corpus(r, r.int(2, 9), 6, 15));
     const opts: NspOptions = { maxLength: r.int(5, 48), clsId: CLS, sepId: SEP, padId: PAD };
     const target = opts.maxLength - 3;
     const segEnd = (p: Place) => p.off === docs[p.doc][p.seg].length - 1;
