@@ -3,16 +3,17 @@
  * recompute for every positional kind, prompt lengths 1, 7 and 65, up to blockSize; the final
  * sequence also against the float64 reference; rows of different lengths in one batch (right-padded
  * prefill, per-row positions) equal each row alone; a chunked continuation; memory that does not
- * grow per token; and bad input.
+ * grow per token; the native cache write against a plain copy loop; and bad input.
  */
 import * as assert from 'uvu/assert';
 
 import { memory, noGrad, scope, synchronize, Tensor } from '../lib/index';
 import { GPT, GPTConfig, KVCache } from '../lib/models/gpt';
+import { writeCache } from '../lib/nn/kvCache';
 import { assertClose, assertThrows } from './helpers/assert';
 import { deviceSuites } from './helpers/devices';
 import { settledAllocated } from './helpers/memory';
-import { rng, Rng } from './helpers/random';
+import { rng, Rng, roundBf16 } from './helpers/random';
 import { gptForwardRef, randomGptParams } from './reference/gpt';
 
 const BASE: GPTConfig = { vocabSize: 13, nLayer: 2, nHead: 3, nEmbd: 24, blockSize: 80, dropout: 0, bias: true, positional: 'learned', ropeBase: 10000 };
@@ -197,5 +198,46 @@ deviceSuites('KV cache vs full recompute', (test, device) => {
     cache.dispose();
     await assertThrows(() => model.forwardCached(ids([[1], [2]], device), cache), 'disposed');
     model.dispose();
+  });
+});
+
+deviceSuites('KV cache write (native cacheWrite)', (test, device) => {
+  test('rows of their own start and count land at their place; everything else is kept (f32, bf16)', async () => {
+    const r = rng();
+    for (const dtype of ['f32', 'bf16'] as const) {
+      for (const [B, H, L, T, D] of [[1, 1, 1, 1, 1], [3, 5, 17, 4, 7], [2, 12, 70, 1, 64], [5, 2, 9, 9, 33], [70, 1, 3, 2, 3]]) {
+        const prep = (x: Float32Array) => (dtype === 'bf16' ? roundBf16(x) : x);
+        const before = prep(r.normals(B * H * L * D));
+        const src = prep(r.normals(B * H * T * D));
+        const count = Array.from({ length: B }, () => r.int(0, T + 1));
+        const start = count.map((c) => r.int(0, L - c + 1));
+        const dst = Tensor.from(before, [B, H, L, D], { dtype, device });
+        const s = Tensor.from(src, [B, H, T, D], { dtype, device });
+        writeCache(dst, s, start, count);
+        const want = Float32Array.from(before);
+        for (let b = 0; b < B; b++)
+          for (let h = 0; h < H; h++)
+            for (let t = 0; t < count[b]; t++)
+              for (let d = 0; d < D; d++) want[((b * H + h) * L + start[b] + t) * D + d] = src[((b * H + h) * T + t) * D + d];
+        assert.equal(Array.from(await dst.toArray()), Array.from(want), `${dtype} [${B}, ${H}, ${L}, ${T}, ${D}] start ${start} count ${count}`);
+        dst.dispose();
+        s.dispose();
+      }
+    }
+  });
+
+  test('bad input names the argument', async () => {
+    const dst = Tensor.zeros([2, 3, 8, 4], { device });
+    const src = Tensor.zeros([2, 3, 2, 4], { device });
+    await assertThrows(() => writeCache(dst, src, [0, 7], [1, 2]), 'cacheWrite', "argument 'start'", 'row 1', '[7, 9)', '[0, 8)');
+    await assertThrows(() => writeCache(dst, src, [0, 0], [3, 0]), 'cacheWrite', "argument 'count'", '[0, 2]');
+    await assertThrows(() => writeCache(dst, src, [0], [1]), 'cacheWrite', "argument 'start'", 'expected 2 values');
+    await assertThrows(() => writeCache(dst, src, [0, -1], [1, 1]), 'cacheWrite', "argument 'start'", '[0, 2^31)');
+    await assertThrows(() => writeCache(dst, Tensor.zeros([2, 2, 2, 4], { device }), [0, 0], [1, 1]), 'cacheWrite', "argument 'src'", '[2, 3, T, 4]');
+    await assertThrows(() => writeCache(dst, Tensor.zeros([2, 3, 2, 4], { dtype: 'bf16', device }), [0, 0], [1, 1]), 'cacheWrite', "argument 'src'");
+    await assertThrows(() => writeCache(dst, dst, [0, 0], [1, 1]), 'cacheWrite');
+    assert.equal(Array.from(await dst.toArray()), new Array(2 * 3 * 8 * 4).fill(0), 'a rejected write changes nothing');
+    dst.dispose();
+    src.dispose();
   });
 });

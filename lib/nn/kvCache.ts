@@ -2,16 +2,16 @@
  * The key/value cache of incremental decoding: per layer one key and one value buffer
  * [B, H, maxLength, D], allocated once when the cache is made (decoding never grows or reallocates
  * them) and freed by dispose(). Each row b holds its own length: rows of one batch may hold prompts
- * of different lengths. New keys of row b go to [b, :, len_b : len_b + n, :], written per (row,
- * head) as a native copy into a contiguous view (the [.., :len, :] prefix of a [B, H, maxLength, D]
- * buffer is not contiguous for B·H > 1, and attention reads the whole buffer with per-row
- * keyLengths instead, so nothing is ever gathered for a one-token step).
+ * of different lengths. New keys of row b go to [b, :, len_b : len_b + n, :], written by one native
+ * op per buffer (the [.., :len, :] prefix of a [B, H, maxLength, D] buffer is not contiguous for
+ * B·H > 1, and attention reads the whole buffer with per-row keyLengths instead, so nothing is
+ * ever gathered for a one-token step).
  *
  * `rows(start, count)` is a cache over a contiguous range of rows sharing the buffers and lengths,
  * which is how rows with different lengths are prefilled one at a time.
  */
 import { argError, describe, GlmError } from '../errors';
-import { native } from '../native';
+import { native, NativeTensor } from '../native';
 import { embedding } from '../ops/embedding';
 import { keep } from '../scope';
 import { Tensor } from '../tensor';
@@ -187,27 +187,17 @@ export class KVCache {
   }
 }
 
+interface CacheNative {
+  cacheWrite(dst: NativeTensor, src: NativeTensor, start: readonly number[], count: readonly number[]): void;
+}
+
 /**
  * Writes src [B, H, T, D] (new keys or values) into dst [B, H, maxLength, D] at row b's positions
- * [start[b], start[b] + count[b]): one native copy per (row, head), each contiguous on both sides.
+ * [start[b], start[b] + count[b]): one native op (native/ops/layout.h cacheWriteOp), which checks
+ * the shapes and that every row's positions fit.
  */
 export function writeCache(dst: Tensor, src: Tensor, start: readonly number[], count: readonly number[]): void {
-  const [B, H, L, D] = dst.shape;
-  const T = src.shape[2];
-  const nat = native();
-  const srcHandle = src.handle, dstHandle = dst.handle;
-  for (let b = 0; b < B; b++) {
-    const n = count[b];
-    if (n === 0) continue;
-    for (let h = 0; h < H; h++) {
-      const bh = b * H + h;
-      const to = nat.view(dstHandle, [n, D], (bh * L + start[b]) * D);
-      const from = nat.view(srcHandle, [n, D], bh * T * D);
-      nat.copy(to, from);
-      to.dispose();
-      from.dispose();
-    }
-  }
+  native<CacheNative>().cacheWrite(dst.handle, src.handle, start, count);
 }
 
 /**

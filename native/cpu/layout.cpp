@@ -176,6 +176,22 @@ template <typename T> void permuteTyped(void* out, const void* inp, const Plan& 
 
 }  // namespace
 
+void cacheWrite(void* dst, const void* src, int64_t elemSize, const CacheWriteDims& d, const int64_t* start,
+                const int64_t* count) {
+  // One memcpy per (row, head): count[b]·D contiguous elements on both sides. A decode step moves a
+  // few KB here, far below what waking the pool would cost.
+  auto* out = static_cast<char*>(dst);
+  const auto* in = static_cast<const char*>(src);
+  for (int64_t b = 0; b < d.B; b++) {
+    if (count[b] == 0) continue;
+    const size_t bytes = size_t(count[b] * d.D * elemSize);
+    for (int64_t h = 0; h < d.H; h++) {
+      const int64_t bh = b * d.H + h;
+      std::memcpy(out + ((bh * d.L + start[b]) * d.D) * elemSize, in + (bh * d.T * d.D) * elemSize, bytes);
+    }
+  }
+}
+
 void permute(void* out, const void* inp, int64_t elemSize, const int64_t* inShape, const int* perm, int rank) {
   int64_t numel = 1;
   for (int d = 0; d < rank; d++) numel *= inShape[d];

@@ -8,4 +8,12 @@ namespace glm::cpu {
 // out has shape inShape permuted by perm (out dim i = in dim perm[i]); elemSize is 2 or 4 bytes.
 void permute(void* out, const void* inp, int64_t elemSize, const int64_t* inShape, const int* perm, int rank);
 
+// A key/value cache write: src [B, H, T, D] into dst [B, H, L, D], row b's first count[b] positions
+// going to positions [start[b], start[b] + count[b]) (the caller checked that they fit).
+struct CacheWriteDims {
+  int64_t B, H, L, T, D;
+};
+void cacheWrite(void* dst, const void* src, int64_t elemSize, const CacheWriteDims& dims, const int64_t* start,
+                const int64_t* count);
+
 }  // namespace glm::cpu

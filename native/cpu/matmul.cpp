@@ -86,6 +86,10 @@ const Blocking& blocking() {
 
 constexpr int64_t kParallelMinMacs = 1 << 21;   // below this (~20 us), waking the pool costs more than it saves
 constexpr int64_t kBatchSplitMacs = 1 << 22;    // batch items smaller than this run one per thread
+// Few-row products are bound by streaming B (a decode step's linears: 0.3-2.4 MB of weights for a
+// few hundred thousand MACs), and one core reads from L3 at about half the rate two do: they are
+// split across the pool from this much of B on (~5 us of one core's streaming), whatever their MACs.
+constexpr int64_t kSmallRowsParallelBytes = 1 << 17;
 
 // A 64-byte aligned scratch buffer that only grows; one per calling thread (the CPU stream's worker
 // in practice), so steady-state GEMMs allocate nothing.
@@ -376,10 +380,14 @@ void smallRows(const Problem<T>& pr, int level, bool parallel) {
   op.alpha = pr.alpha;
   op.beta = pr.beta;
   op.gelu = pr.gelu;
-  constexpr int64_t kColumns = 256;  // per job; a multiple of the 4 columns the dot-product loop takes
-  const int64_t jobs = ceilDiv(N, kColumns);
+  // Columns per job: a multiple of what one step of the kernel takes (4 dot products along K, or a
+  // 64-wide strip of B's rows), about 4 jobs per thread so that a thread the OS takes away for a
+  // while does not hold the product up (N = 384 in 256-column jobs left one thread half idle).
+  const int64_t step = pr.transB ? 4 : 64;
+  const int64_t perJob = parallel ? std::max(step, roundUp(ceilDiv(N, int64_t(numThreads()) * 4), step)) : N;
+  const int64_t jobs = ceilDiv(N, perJob);
   auto run = [&](int64_t b, int64_t e) {
-    const int64_t j0 = b * kColumns, j1 = std::min(N, e * kColumns);
+    const int64_t j0 = b * perJob, j1 = std::min(N, e * perJob);
     if (level >= 2) smallRows512(a, int(M), pr.B, pr.transB, K, N, j0, j1, t, op);
     else smallRows256(a, int(M), pr.B, pr.transB, K, N, j0, j1, t, op);
   };
@@ -420,7 +428,8 @@ void matmul(T* C, T* preact, const T* A, const T* B, const T* bias, const GemmPa
   const int64_t macs = p.M * p.N * p.K;
   const int poolThreads = numThreads();
   if ((level >= 2 && p.M <= kSmallRowsMax) || (level == 1 && p.M <= kSmallRowsMaxAvx2)) {
-    for (int64_t z = 0; z < p.batch; z++) smallRows(item(z), level, macs >= kParallelMinMacs && poolThreads > 1);
+    const bool split = poolThreads > 1 && (macs >= kParallelMinMacs || p.K * p.N * int64_t(sizeof(T)) >= kSmallRowsParallelBytes);
+    for (int64_t z = 0; z < p.batch; z++) smallRows(item(z), level, split);
     return;
   }
   if (p.batch > 1 && macs < kBatchSplitMacs && macs * p.batch >= kParallelMinMacs && poolThreads > 1) {

@@ -5,6 +5,8 @@
 //     when the row length and the pointers allow);
 //   - the last dimension moves: 32x32 tiles through shared memory, so that both the reads (along
 //     the input's last dimension) and the writes (along the output's) are coalesced.
+#include <algorithm>
+
 #include "../core/error.h"
 #include "common.cuh"
 #include "layout.h"
@@ -145,7 +147,62 @@ void permuteTyped(void* outRaw, const void* inpRaw, const Dims& in, const int* p
   permuteTileKernel<E><<<grid, dim3(kTile, kTileRows), 0, s>>>(out, inp, p);
 }
 
+// Cache write: the rows' starts and counts travel in the kernel's parameters, kCacheRows rows per
+// launch (a decode batch is one launch).
+constexpr int kCacheRows = 64;
+struct CacheRowsParams {
+  int64_t start[kCacheRows];
+  int64_t count[kCacheRows];
+  int rows;
+  int64_t H, L, T, D;
+};
+
+// One block row per (row, head) of the chunk; threads walk that row's count·D elements.
+template <typename E>
+__global__ void cacheWriteKernel(E* dst, const E* src, const __grid_constant__ CacheRowsParams p) {
+  const int64_t bh = blockIdx.x;
+  const int b = int(bh / p.H);
+  const int64_t n = p.count[b] * p.D;
+  E* out = dst + (bh * p.L + p.start[b]) * p.D;
+  const E* in = src + bh * p.T * p.D;
+  for (int64_t i = threadIdx.x + int64_t(blockIdx.y) * blockDim.x; i < n; i += int64_t(blockDim.x) * gridDim.y) out[i] = in[i];
+}
+
+template <typename E>
+void cacheWriteTyped(void* dstRaw, const void* srcRaw, int64_t B, int64_t H, int64_t L, int64_t T, int64_t D,
+                     const int64_t* start, const int64_t* count, cudaStream_t s) {
+  E* dst = static_cast<E*>(dstRaw);
+  const E* src = static_cast<const E*>(srcRaw);
+  for (int64_t b0 = 0; b0 < B; b0 += kCacheRows) {
+    CacheRowsParams p{};
+    p.rows = int(std::min<int64_t>(kCacheRows, B - b0));
+    p.H = H;
+    p.L = L;
+    p.T = T;
+    p.D = D;
+    int64_t most = 0;
+    for (int r = 0; r < p.rows; r++) {
+      p.start[r] = start[b0 + r];
+      p.count[r] = count[b0 + r];
+      most = std::max(most, p.count[r]);
+    }
+    if (most == 0) continue;
+    const int64_t perRow = most * D;
+    const dim3 grid(unsigned(p.rows * H), unsigned(std::min<int64_t>(64, (perRow + 255) / 256)));
+    cacheWriteKernel<E><<<grid, 256, 0, s>>>(dst + b0 * H * L * D, src + b0 * H * T * D, p);
+  }
+}
+
 }  // namespace
+
+void cacheWrite(void* dst, const void* src, int64_t elemSize, int64_t B, int64_t H, int64_t L, int64_t T, int64_t D,
+                const int64_t* start, const int64_t* count, void* stream) {
+  GLM_REQUIRE(elemSize == 2 || elemSize == 4, "cacheWrite", "elements of 2 or 4 bytes, got " << elemSize);
+  if (B * H * D == 0) return;
+  cudaStream_t s = asStream(stream);
+  if (elemSize == 2) cacheWriteTyped<uint16_t>(dst, src, B, H, L, T, D, start, count, s);
+  else cacheWriteTyped<uint32_t>(dst, src, B, H, L, T, D, start, count, s);
+}
 
 void permute(void* out, const void* inp, int64_t elemSize, const int64_t* inShape, const int* perm, int rank,
              void* stream) {

@@ -7,4 +7,8 @@ namespace glm::cuda {
 void permute(void* out, const void* inp, int64_t elemSize, const int64_t* inShape, const int* perm, int rank,
              void* stream);
 
+// The contract of cpu::cacheWrite (native/cpu/layout.h); start and count are host arrays of B values.
+void cacheWrite(void* dst, const void* src, int64_t elemSize, int64_t B, int64_t H, int64_t L, int64_t T, int64_t D,
+                const int64_t* start, const int64_t* count, void* stream);
+
 }  // namespace glm::cuda

@@ -44,4 +44,34 @@ void permuteOp(const TensorRef& out, const TensorRef& x, const std::vector<int>&
            streamNanos(x.numel(), 1.0));
 }
 
+void cacheWriteOp(const TensorRef& dst, const TensorRef& src, const std::vector<int64_t>& start,
+                  const std::vector<int64_t>& count) {
+  const char* op = "cacheWrite";
+  requireRank(op, "dst", dst, 4);
+  requireRank(op, "src", src, 4);
+  requireSameDType(op, "src", src, dst, "dst");
+  requireSameDevice(op, "src", src, dst.device());
+  const int64_t B = dst.shape[0], H = dst.shape[1], L = dst.shape[2], D = dst.shape[3], T = src.shape[2];
+  GLM_REQUIRE(src.shape[0] == B && src.shape[1] == H && src.shape[3] == D, op,
+              "argument 'src': expected shape [" << B << ", " << H << ", T, " << D << "] (dst is " << shapeStr(dst.shape)
+                                                 << "), got " << shapeStr(src.shape));
+  GLM_REQUIRE(int64_t(start.size()) == B, op, "argument 'start': expected " << B << " values (one per row), got " << start.size());
+  GLM_REQUIRE(int64_t(count.size()) == B, op, "argument 'count': expected " << B << " values (one per row), got " << count.size());
+  for (int64_t b = 0; b < B; b++) {
+    GLM_REQUIRE(count[b] >= 0 && count[b] <= T, op,
+                "argument 'count': expected values in [0, " << T << "] (src's T), got " << count[b] << " for row " << b);
+    GLM_REQUIRE(start[b] >= 0 && start[b] + count[b] <= L, op,
+                "argument 'start': row " << b << " writes positions [" << start[b] << ", " << start[b] + count[b]
+                                         << "), outside the cache's [0, " << L << ")");
+  }
+  requireNoOverlap(op, "dst", dst, "src", src);
+  const int64_t elemSize = int64_t(dtypeSize(dst.dtype));
+  int64_t moved = 0;
+  for (int64_t c : count) moved += c * H * D;
+  const cpu::CacheWriteDims dims{B, H, L, T, D};
+  dispatch(op, dst.device(), [=] { cpu::cacheWrite(dst.raw(), src.raw(), elemSize, dims, start.data(), count.data()); },
+           GLM_CUDA_WORK([=](void* s) { cuda::cacheWrite(dst.raw(), src.raw(), elemSize, B, H, L, T, D, start.data(), count.data(), s); }),
+           streamNanos(moved, 0.25));
+}
+
 }  // namespace glm

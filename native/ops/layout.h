@@ -10,4 +10,10 @@ namespace glm {
 // shape x.shape permuted by perm.
 void permuteOp(const TensorRef& out, const TensorRef& x, const std::vector<int>& perm);
 
+// Key/value cache write: src [B, H, T, D] into dst [B, H, L, D] (same dtype and device), row b's
+// first count[b] positions going to [start[b], start[b] + count[b]); count[b] <= T, and the
+// positions must fit in L.
+void cacheWriteOp(const TensorRef& dst, const TensorRef& src, const std::vector<int64_t>& start,
+                  const std::vector<int64_t>& count);
+
 }  // namespace glm
