@@ -101,7 +101,8 @@ export class SelfAttention extends Module {
     const H = this.nHead, D = this.headDim;
     const qkv = this.c_attn.forward(x, ctx);                      // (B, T, 3C)
     const split = qkv.reshape([B, T, 3, H, D]);
-    const heads = permute(split, [2, 0, 3, 1, 4]);                // (3, B, H, T, D)
+    // (3, B, H, T, D); for one token of one row the permutation moves no element (decode at batch 1).
+    const heads = B === 1 && T === 1 ? split.reshape([3, B, H, T, D]) : permute(split, [2, 0, 3, 1, 4]);
     ctx.release([qkv, split]);
     let q = heads.select(0), k = heads.select(1);
     const v = heads.select(2);                                    // (B, H, T, D) each
@@ -137,7 +138,8 @@ export class SelfAttention extends Module {
   /** y [B, H, T, D] → c_proj of the merged heads, [B, T, C]. */
   private output(y: Tensor, shape: readonly number[], ctx: ForwardContext): Tensor {
     const [B, T, C] = shape;
-    const merged = permute(y, [0, 2, 1, 3]);                      // (B, T, H, D)
+    // (B, T, H, D); with one token per row (a decode step) that is y's own memory order.
+    const merged = T === 1 ? y.reshape([B, T, this.nHead, C / this.nHead]) : permute(y, [0, 2, 1, 3]);
     const flat = merged.reshape([B, T, C]);
     ctx.release([y]);
     const out = this.c_proj.forward(flat, ctx);                   // (B, T, C)

@@ -32,7 +32,12 @@ class ThreadPool {
   int size() const { return size_; }
 
   // Runs fn(i, size) on every thread and returns when all are done. One job at a time.
-  void run(const std::function<void(int, int)>& fn) {
+  // `helpersOptional`: fn is a loop that takes work from a shared counter until none is left (as
+  // parallelFor's is), so once the caller's own fn returns, every piece has been taken: the job is
+  // closed, only threads already inside it are waited for, and a thread that wakes up later skips
+  // it. This matters when the other cores are busy (the JS thread enqueueing a decode step): the
+  // caller then does the work alone instead of waiting for a thread that cannot get a core.
+  void run(const std::function<void(int, int)>& fn, bool helpersOptional = false) {
     std::lock_guard<std::mutex> jobLock(jobMutex_);
     if (size_ == 1) {
       runGuarded(fn, 0);
@@ -46,6 +51,12 @@ class ThreadPool {
     }
     cv_.notify_all();
     runGuarded(fn, 0);
+    if (helpersOptional) {
+      std::unique_lock<std::mutex> lock(m_);
+      job_ = nullptr;  // closed: late threads skip it, and only those still inside are waited for
+      remaining_ = active_;
+      lock.unlock();
+    }
     // The other threads usually finish within microseconds of the caller: poll before sleeping.
     spinUntil([this] { return remaining_.load(std::memory_order_acquire) == 0; });
     std::unique_lock<std::mutex> lock(m_);
@@ -85,10 +96,15 @@ class ThreadPool {
         seen = generation_;
         if (stop_) return;
         job = job_;
+        if (!job) continue;  // an optional-helpers job the caller already closed
+        active_++;
       }
       runGuarded(*job, i);
       {
         std::lock_guard<std::mutex> lock(m_);
+        // Until an optional job is closed remaining_ counts every thread; closing resets it to
+        // the threads still inside (active_), each of which then takes one off as it leaves.
+        active_--;
         if (--remaining_ == 0) done_.notify_one();
       }
     }
@@ -102,6 +118,7 @@ class ThreadPool {
   const std::function<void(int, int)>* job_ = nullptr;
   // Atomic so that spinUntil can poll them without the lock; still written under m_.
   std::atomic<int> remaining_{0};
+  int active_ = 0;  // threads inside the current job (under m_)
   std::atomic<uint64_t> generation_{0};
   bool stop_ = false;
 };
@@ -151,13 +168,15 @@ void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int
   const int64_t chunks = std::min<int64_t>(maxChunks, static_cast<int64_t>(p.size()) * 4);
   const int64_t chunk = (n + chunks - 1) / chunks;
   std::atomic<int64_t> next{0};
-  p.run([&](int, int) {
-    for (;;) {
-      int64_t b = next.fetch_add(chunk);
-      if (b >= n) break;
-      fn(b, std::min(n, b + chunk));
-    }
-  });
+  p.run(
+      [&](int, int) {
+        for (;;) {
+          int64_t b = next.fetch_add(chunk);
+          if (b >= n) break;
+          fn(b, std::min(n, b + chunk));
+        }
+      },
+      /*helpersOptional=*/true);
 }
 
 int numThreads() { return pool().size(); }
