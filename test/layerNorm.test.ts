@@ -106,11 +106,21 @@ deviceSuites('layerNorm', (test, device) => {
     }
   });
 
-  test('no grad: no tape, statistics not kept', async () => {
-    const x = Tensor.from(rng().normals(7 * 64), [7, 64], { device });
-    const out = layerNorm(x, Tensor.ones([64], { device }), null);
-    assert.is(out.gradFn, null);
-    assert.is(out.requiresGrad, false);
+  test('no grad: no tape, statistics neither kept nor computed into tensors, same output', async () => {
+    const r = rng();
+    for (const [N, C] of [[7, 64], [3, 65], [129, 1]]) {
+      for (const withBias of [true, false]) {
+        const xv = r.normals(N * C, 2).map((v) => v - 1), wv = r.normals(C), bv = r.normals(C);
+        const x = Tensor.from(xv, [N, C], { device });
+        const before = glm.memory(device).allocCount;
+        const out = layerNorm(x, Tensor.from(wv, [C], { device }), withBias ? Tensor.from(bv, [C], { device }) : null);
+        // weight, bias (when given) and the output: no mean or rstd tensors.
+        assert.is(glm.memory(device).allocCount - before, withBias ? 3 : 2, 'allocations of a no-grad call');
+        assert.is(out.gradFn, null);
+        assert.is(out.requiresGrad, false);
+        assertClose(await out.toArray(), layerNormRef(xv, wv, withBias ? bv : null, C, 1e-5).out, 1e-4, `no-grad out N=${N} C=${C}`);
+      }
+    }
   });
 
   test('bad input names the op, the argument, expected and actual', async () => {
@@ -137,6 +147,8 @@ deviceSuites('layerNorm', (test, device) => {
     await assertThrows(() => nat.layerNormForward(h(out), h(Tensor.empty([3], { device })), h(rstd), h(x), h(w), null, 1e-5),
       'layerNorm', "'mean'", '4 elements', '[3]');
     await assertThrows(() => nat.layerNormForward(h(x), h(mean), h(rstd), h(x), h(w), null, 1e-5), 'layerNorm', "'out'", 'overlaps');
+    await assertThrows(() => nat.layerNormForward(h(out), h(mean), null, h(x), h(w), null, 1e-5), 'layerNorm', "'mean' and 'rstd'", 'both', "only 'mean'");
+    await assertThrows(() => nat.layerNormForward(h(out), null, h(rstd), h(x), h(w), null, 1e-5), 'layerNorm', "only 'rstd'");
     await assertThrows(() => nat.layerNormBackward(h(out), h(Tensor.empty([6], { dtype: 'bf16', device })), null, h(x), h(x), h(w),
       h(mean), h(rstd)), 'layerNormBackward', "'dweight'", 'f32', 'bf16');
   });

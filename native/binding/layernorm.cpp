@@ -7,10 +7,10 @@
 namespace glm {
 namespace {
 
-// layerNormForward(out, mean, rstd, x, weight, bias | null, eps)
+// layerNormForward(out, mean | null, rstd | null, x, weight, bias | null, eps)
 Napi::Value LayerNormForward(const Napi::CallbackInfo& info) {
   Args g(info, "layerNorm");
-  layernormForwardOp(g.tensor(0, "out"), g.tensor(1, "mean"), g.tensor(2, "rstd"), g.tensor(3, "x"), g.tensor(4, "weight"),
+  layernormForwardOp(g.tensor(0, "out"), g.optTensor(1, "mean"), g.optTensor(2, "rstd"), g.tensor(3, "x"), g.tensor(4, "weight"),
                      g.optTensor(5, "bias"), g.finite(6, "eps"));
   return info.Env().Undefined();
 }

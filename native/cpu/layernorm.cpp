@@ -91,8 +91,8 @@ template <class Vec, class T> inline void forwardRows(const Fwd<T>& f, int64_t r
     T* y = f.out + r * C;
     const float m = rowSum<Vec>(x, C) / float(C);
     const float rs = 1.0f / std::sqrt(rowSqDev<Vec>(x, C, m) / float(C) + f.eps);
-    f.mean[r] = m;
-    f.rstd[r] = rs;
+    if (f.mean) f.mean[r] = m;  // null in inference: nothing saved for a backward
+    if (f.rstd) f.rstd[r] = rs;
     const Vec vm = Vec::set1(m), vr = Vec::set1(rs);
     int64_t i = 0;
     for (; i + L <= C; i += L) {

@@ -1,6 +1,6 @@
 // LayerNorm over the last dimension: out = (inp - mean) · rstd · weight + bias.
 // inp, out, dout, dinp: (N, C); weight, bias, dweight, dbias: (C); mean, rstd: (N) f32 saved for backward.
-// bias and dbias may be null. Gradient convention: dinp, dweight, dbias are assigned (=).
+// bias and dbias may be null; so may mean and rstd in the forward (inference). Gradient convention: dinp, dweight, dbias are assigned (=).
 #pragma once
 #include <cstdint>
 

@@ -47,8 +47,9 @@ void checkDisjoint(const char* op, const std::vector<std::pair<const char*, cons
 
 }  // namespace
 
-void layernormForwardOp(const TensorRef& out, const TensorRef& mean, const TensorRef& rstd, const TensorRef& inp,
-                        const TensorRef& weight, const std::optional<TensorRef>& bias, double eps) {
+void layernormForwardOp(const TensorRef& out, const std::optional<TensorRef>& meanArg,
+                        const std::optional<TensorRef>& rstdArg, const TensorRef& inp, const TensorRef& weight,
+                        const std::optional<TensorRef>& bias, double eps) {
   const char* op = "layerNorm";
   const int64_t C = checkInput(op, inp);
   const int64_t N = inp.numel() / C;
@@ -57,27 +58,40 @@ void layernormForwardOp(const TensorRef& out, const TensorRef& mean, const Tenso
   requireShape(op, "out", out, inp.shape);
   checkChannel(op, "weight", weight, inp, C);
   if (bias) checkChannel(op, "bias", *bias, inp, C);
-  checkStat(op, "mean", mean, inp, N);
-  checkStat(op, "rstd", rstd, inp, N);
+  GLM_REQUIRE(meanArg.has_value() == rstdArg.has_value(), op,
+              "arguments 'mean' and 'rstd': expected both (saved for the backward) or neither, got only "
+                  << (meanArg ? "'mean'" : "'rstd'"));
+  const bool saveStats = meanArg.has_value();
+  if (saveStats) {
+    checkStat(op, "mean", *meanArg, inp, N);
+    checkStat(op, "rstd", *rstdArg, inp, N);
+  }
   GLM_REQUIRE(std::isfinite(eps) && eps > 0 && float(eps) > 0 && std::isfinite(float(eps)), op,
               "argument 'eps': expected a finite number > 0, got " << eps);
-  std::vector<std::pair<const char*, const TensorRef*>> all = {
-      {"out", &out}, {"mean", &mean}, {"rstd", &rstd}, {"x", &inp}, {"weight", &weight}};
+  std::vector<std::pair<const char*, const TensorRef*>> all = {{"out", &out}, {"x", &inp}, {"weight", &weight}};
+  std::vector<std::pair<const char*, const TensorRef*>> outs = {{"out", &out}};
+  if (saveStats) {
+    all.push_back({"mean", &*meanArg});
+    all.push_back({"rstd", &*rstdArg});
+    outs.push_back({"mean", &*meanArg});
+    outs.push_back({"rstd", &*rstdArg});
+  }
   if (bias) all.push_back({"bias", &*bias});
-  checkDisjoint(op, {{"out", &out}, {"mean", &mean}, {"rstd", &rstd}}, all);
+  checkDisjoint(op, outs, all);
+
   const float e = float(eps);
   withFloatType(inp.dtype, op, [&](auto tag) {
     using T = decltype(tag);
-    const std::optional<TensorRef> b = bias;
+    const std::optional<TensorRef> b = bias, mean = meanArg, rstd = rstdArg;  // null pointers: nothing saved
     dispatch(
         op, inp.device(),
         [=] {
-          cpu::layernormForward<T>(out.data<T>(), mean.data<float>(), rstd.data<float>(), inp.data<T>(), weight.data<T>(),
-                                   b ? b->data<T>() : nullptr, N, C, e);
+          cpu::layernormForward<T>(out.data<T>(), mean ? mean->data<float>() : nullptr, rstd ? rstd->data<float>() : nullptr,
+                                   inp.data<T>(), weight.data<T>(), b ? b->data<T>() : nullptr, N, C, e);
         },
         GLM_CUDA_WORK([=](void* s) {
-          cuda::layernormForward<T>(out.data<T>(), mean.data<float>(), rstd.data<float>(), inp.data<T>(), weight.data<T>(),
-                                    b ? b->data<T>() : nullptr, N, C, e, s);
+          cuda::layernormForward<T>(out.data<T>(), mean ? mean->data<float>() : nullptr, rstd ? rstd->data<float>() : nullptr,
+                                    inp.data<T>(), weight.data<T>(), b ? b->data<T>() : nullptr, N, C, e, s);
         }),
         streamNanos(N * C, 1.0));
   });
