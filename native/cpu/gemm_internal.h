@@ -12,6 +12,8 @@
 //   last panel of a block the column count rounded up to the vector width, zero-padded. Exception: a
 //   last panel of at most narrowMax columns meets row-major A panels column-major: panel[j·kc + k].
 #pragma once
+#include <type_traits>
+#include <utility>
 #include <cstdint>
 
 #include "../core/dtype.h"
@@ -85,6 +87,16 @@ void packBColumns(float* dst, const T* B, int64_t ldb, bool trans, int64_t j0, i
 template <typename T>
 void packB(float* dst, const T* B, int64_t ldb, bool trans, int64_t j0, int cols, int64_t k0, int64_t kc, int w,
            int level);
+
+// Calls f(std::integral_constant<int, M>{}) for a run-time 1 <= M <= MaxM (nothing otherwise): the
+// few-row kernels are templates on their row count.
+template <int MaxM, int Try = 1, typename F>
+inline void withRowCount(int M, F&& f) {
+  if constexpr (Try <= MaxM) {
+    if (M == Try) f(std::integral_constant<int, Try>{});
+    else withRowCount<MaxM, Try + 1>(M, std::forward<F>(f));
+  }
+}
 
 // C rows [0, M) × columns [j0, j1) for M <= kSmallRowsMax, AVX-512, without packing (gemm_small.cpp).
 // A is M × K f32, contiguous; B is T, stored (K, N) or, with transB, (N, K). t is at C's origin;

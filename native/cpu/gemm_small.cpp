@@ -7,6 +7,7 @@
 // The epilogue runs on 16 values at a time, as in the main kernel.
 // GCC 12 warns about the deliberately undefined upper lanes inside its own AVX-512 intrinsics.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 
 #include <immintrin.h>
 
@@ -113,13 +114,7 @@ void columnsM(const float* A, const T* B, bool transB, int64_t K, int64_t N, int
 template <typename T>
 void smallRows512(const float* A, int M, const T* B, bool transB, int64_t K, int64_t N, int64_t j0, int64_t j1,
                   const Tile<T>& t, const TileOp& op) {
-  switch (M) {
-    case 1: columnsM<T, 1>(A, B, transB, K, N, j0, j1, t, op); break;
-    case 2: columnsM<T, 2>(A, B, transB, K, N, j0, j1, t, op); break;
-    case 3: columnsM<T, 3>(A, B, transB, K, N, j0, j1, t, op); break;
-    case 4: columnsM<T, 4>(A, B, transB, K, N, j0, j1, t, op); break;
-    default: break;
-  }
+  withRowCount<kSmallRowsMax>(M, [&](auto rows) { columnsM<T, decltype(rows)::value>(A, B, transB, K, N, j0, j1, t, op); });
 }
 
 template void smallRows512<float>(const float*, int, const float*, bool, int64_t, int64_t, int64_t, int64_t,

@@ -153,17 +153,7 @@ void columnsM(const float* A, const T* B, bool transB, int64_t K, int64_t N, int
 template <typename T>
 void smallRows256(const float* A, int M, const T* B, bool transB, int64_t K, int64_t N, int64_t j0, int64_t j1,
                   const Tile<T>& t, const TileOp& op) {
-  switch (M) {
-    case 1: columnsM<T, 1>(A, B, transB, K, N, j0, j1, t, op); break;
-    case 2: columnsM<T, 2>(A, B, transB, K, N, j0, j1, t, op); break;
-    case 3: columnsM<T, 3>(A, B, transB, K, N, j0, j1, t, op); break;
-    case 4: columnsM<T, 4>(A, B, transB, K, N, j0, j1, t, op); break;
-    case 5: columnsM<T, 5>(A, B, transB, K, N, j0, j1, t, op); break;
-    case 6: columnsM<T, 6>(A, B, transB, K, N, j0, j1, t, op); break;
-    case 7: columnsM<T, 7>(A, B, transB, K, N, j0, j1, t, op); break;
-    case 8: columnsM<T, 8>(A, B, transB, K, N, j0, j1, t, op); break;
-    default: break;
-  }
+  withRowCount<kSmallRowsMaxAvx2>(M, [&](auto rows) { columnsM<T, decltype(rows)::value>(A, B, transB, K, N, j0, j1, t, op); });
 }
 
 template void smallRows256<float>(const float*, int, const float*, bool, int64_t, int64_t, int64_t, int64_t,
