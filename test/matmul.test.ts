@@ -29,6 +29,34 @@ const TRANSPOSES = [[false, false], [false, true], [true, false], [true, true]] 
 type DType = 'f32' | 'bf16';
 
 /** Random inputs for a spec, as JS arrays (bf16-rounded when needed) and tensors. */
+/**
+ * Differentiable operands of a (possibly batched, leading dims `lead`) product with a bias, and a
+ * random output gradient; values rounded to bf16 when dtype is bf16 so the reference sees the same.
+ */
+function gradOperands(r: Rng, device: string, dtype: DType, lead: number[],
+  c: { M: number; K: number; N: number; transA: boolean; transB: boolean; batchedB: boolean }) {
+  const { M, K, N, transA, transB, batchedB } = c;
+  const batch = lead.reduce((x, y) => x * y, 1);
+  const s: MatmulSpec = { batch, M, K, N, transA, transB, batchedB };
+  const { av, bv, outShape } = makeOperands(r, device, dtype, s, lead);
+  const aShape = [...lead, transA ? K : M, transA ? M : K];
+  const bShape = [...(batchedB ? lead : []), transB ? N : K, transB ? K : N];
+  const a = Tensor.from(av, aShape, { dtype, device, requiresGrad: true });
+  const b = Tensor.from(bv, bShape, { dtype, device, requiresGrad: true });
+  const prep = (x: Float32Array) => (dtype === 'bf16' ? roundBf16(x) : x);
+  const biasv = prep(r.normals(N));
+  const gv = prep(r.normals(batch * M * N));
+  const bias = Tensor.from(biasv, [N], { dtype, device, requiresGrad: true });
+  return { s, av, bv, a, b, biasv, bias, gv, outShape };
+}
+
+/** The gradients of a, b and bias against the reference backward's. */
+async function assertGrads(t: { a: Tensor; b: Tensor; bias: Tensor }, ref: { da: ArrayLike<number>; db: ArrayLike<number>; dbias: ArrayLike<number> }, tol: number, what: string) {
+  assertClose(await t.a.grad!.toArray(), ref.da, tol, `${what} da`);
+  assertClose(await t.b.grad!.toArray(), ref.db, tol, `${what} db`);
+  assertClose(await t.bias.grad!.toArray(), ref.dbias, tol, `${what} dbias`);
+}
+
 function makeOperands(r: Rng, device: string, dtype: DType, s: MatmulSpec, lead: number[] = s.batch > 1 ? [s.batch] : []) {
   const prep = (x: Float32Array) => (dtype === 'bf16' ? roundBf16(x) : x);
   // Uniform rather than normal values: cheaper to draw for the large operands.
@@ -143,26 +171,14 @@ deviceSuites(CHILD_LEVEL ? `matmul (GLM_CPU_LEVEL=${CHILD_LEVEL})` : 'matmul', (
       for (const [lead, M, K, N] of [[[3], 2, 19, 13], [[2, 2], 8, 40, 3], [[2], 5, 9, 66], [[3], 9, 17, 9]] as [number[], number, number, number][])
         for (const batchedB of [false, true])
           for (const [transA, transB] of TRANSPOSES) {
-            const batch = lead.reduce((x, y) => x * y, 1);
-            const s: MatmulSpec = { batch, M, K, N, transA, transB, batchedB };
-            const { av, bv, outShape } = makeOperands(r, device, dtype, s, lead);
-            const aShape = [...lead, transA ? K : M, transA ? M : K];
-            const bShape = [...(batchedB ? lead : []), transB ? N : K, transB ? K : N];
-            const a = Tensor.from(av, aShape, { dtype, device, requiresGrad: true });
-            const b = Tensor.from(bv, bShape, { dtype, device, requiresGrad: true });
-            const prep = (x: Float32Array) => (dtype === 'bf16' ? roundBf16(x) : x);
-            const biasv = prep(r.normals(N));
-            const gv = prep(r.normals(batch * M * N));
-            const bias = Tensor.from(biasv, [N], { dtype, device, requiresGrad: true });
+            const { s, av, bv, a, b, biasv, bias, gv, outShape } = gradOperands(r, device, dtype, lead, { M, K, N, transA, transB, batchedB });
             const out = matmul(a, b, { transA, transB, bias, activation: 'gelu' });
             const what = `[${lead}] ${M}x${K}x${N} batchedB=${batchedB} tA=${transA} tB=${transB}`;
             assertClose(await out.toArray(), matmulRef(av, bv, s, { bias: biasv, gelu: true }).out, tol, `${what} out`);
             out.backward(Tensor.from(gv, outShape, { dtype, device }));
             const roundPreact = dtype === 'bf16' ? (x: number) => roundBf16(Float32Array.of(x))[0] : undefined;
             const ref = matmulBackwardRef(av, bv, gv, s, { bias: biasv, gelu: true, roundPreact });
-            assertClose(await a.grad!.toArray(), ref.da, tol, `${what} da`);
-            assertClose(await b.grad!.toArray(), ref.db, tol, `${what} db`);
-            assertClose(await bias.grad!.toArray(), ref.dbias, tol, `${what} dbias`);
+            await assertGrads({ a, b, bias }, ref, tol, what);
           }
     });
 
@@ -238,25 +254,13 @@ deviceSuites(CHILD_LEVEL ? `matmul (GLM_CPU_LEVEL=${CHILD_LEVEL})` : 'matmul', (
       for (const [lead, M, K, N, batchedB] of cases)
         for (const [transA, transB] of TRANSPOSES)
           for (const gelu of [false, true]) {
-            const batch = lead.reduce((x, y) => x * y, 1);
-            const s: MatmulSpec = { batch, M, K, N, transA, transB, batchedB };
-            const { av, bv, outShape } = makeOperands(r, device, dtype, s, lead);
-            const aShape = [...lead, transA ? K : M, transA ? M : K];
-            const bShape = [...(batchedB ? lead : []), transB ? N : K, transB ? K : N];
-            const a = Tensor.from(av, aShape, { dtype, device, requiresGrad: true });
-            const b = Tensor.from(bv, bShape, { dtype, device, requiresGrad: true });
-            const prep = (x: Float32Array) => (dtype === 'bf16' ? roundBf16(x) : x);
-            const biasv = prep(r.normals(N));
-            const gv = prep(r.normals(batch * M * N));
-            const bias = Tensor.from(biasv, [N], { dtype, device, requiresGrad: true });
+            const { s, av, bv, a, b, biasv, bias, gv, outShape } = gradOperands(r, device, dtype, lead, { M, K, N, transA, transB, batchedB });
             const out = matmul(a, b, { transA, transB, bias, activation: gelu ? 'gelu' : undefined });
             out.backward(Tensor.from(gv, outShape, { dtype, device }));
             const roundPreact = dtype === 'bf16' ? (x: number) => roundBf16(Float32Array.of(x))[0] : undefined;
             const ref = matmulBackwardRef(av, bv, gv, s, { bias: biasv, gelu, roundPreact });
             const what = `[${lead}] ${M}x${K}x${N} batchedB=${batchedB} tA=${transA} tB=${transB} gelu=${gelu}`;
-            assertClose(await a.grad!.toArray(), ref.da, tol, `${what} da`);
-            assertClose(await b.grad!.toArray(), ref.db, tol, `${what} db`);
-            assertClose(await bias.grad!.toArray(), ref.dbias, tol, `${what} dbias`);
+            await assertGrads({ a, b, bias }, ref, tol, what);
           }
     });
   }
