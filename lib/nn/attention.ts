@@ -139,7 +139,7 @@ export class SelfAttention extends Module {
   private output(y: Tensor, shape: readonly number[], ctx: ForwardContext): Tensor {
     const [B, T, C] = shape;
     // (B, T, H, D); with one token per row (a decode step) that is y's own memory order.
-    const merged = T === 1 ? y.reshape([B, T, this.nHead, C / this.nHead]) : permute(y, [0, 2, 1, 3]);
+    const merged = T === 1 ? y.reshape([B, T, this.nHead, this.headDim]) : permute(y, [0, 2, 1, 3]);
     const flat = merged.reshape([B, T, C]);
     ctx.release([y]);
     const out = this.c_proj.forward(flat, ctx);                   // (B, T, C)

@@ -12,9 +12,9 @@
 //   last panel of a block the column count rounded up to the vector width, zero-padded. Exception: a
 //   last panel of at most narrowMax columns meets row-major A panels column-major: panel[j·kc + k].
 #pragma once
+#include <cstdint>
 #include <type_traits>
 #include <utility>
-#include <cstdint>
 
 #include "../core/dtype.h"
 #include "gelu_simd.h"

@@ -176,18 +176,18 @@ template <typename T> void permuteTyped(void* out, const void* inp, const Plan& 
 
 }  // namespace
 
-void cacheWrite(void* dst, const void* src, int64_t elemSize, const CacheWriteDims& d, const int64_t* start,
-                const int64_t* count) {
+void cacheWrite(void* dst, const void* src, int64_t elemSize, int64_t B, int64_t H, int64_t L, int64_t T, int64_t D,
+                const int64_t* start, const int64_t* count) {
   // One memcpy per (row, head): count[b]·D contiguous elements on both sides. A decode step moves a
   // few KB here, far below what waking the pool would cost.
   auto* out = static_cast<char*>(dst);
   const auto* in = static_cast<const char*>(src);
-  for (int64_t b = 0; b < d.B; b++) {
+  for (int64_t b = 0; b < B; b++) {
     if (count[b] == 0) continue;
-    const size_t bytes = size_t(count[b] * d.D * elemSize);
-    for (int64_t h = 0; h < d.H; h++) {
-      const int64_t bh = b * d.H + h;
-      std::memcpy(out + ((bh * d.L + start[b]) * d.D) * elemSize, in + (bh * d.T * d.D) * elemSize, bytes);
+    const size_t bytes = size_t(count[b] * D * elemSize);
+    for (int64_t h = 0; h < H; h++) {
+      const int64_t bh = b * H + h;
+      std::memcpy(out + ((bh * L + start[b]) * D) * elemSize, in + (bh * T * D) * elemSize, bytes);
     }
   }
 }

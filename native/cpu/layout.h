@@ -10,10 +10,7 @@ void permute(void* out, const void* inp, int64_t elemSize, const int64_t* inShap
 
 // A key/value cache write: src [B, H, T, D] into dst [B, H, L, D], row b's first count[b] positions
 // going to positions [start[b], start[b] + count[b]) (the caller checked that they fit).
-struct CacheWriteDims {
-  int64_t B, H, L, T, D;
-};
-void cacheWrite(void* dst, const void* src, int64_t elemSize, const CacheWriteDims& dims, const int64_t* start,
-                const int64_t* count);
+void cacheWrite(void* dst, const void* src, int64_t elemSize, int64_t B, int64_t H, int64_t L, int64_t T, int64_t D,
+                const int64_t* start, const int64_t* count);
 
 }  // namespace glm::cpu

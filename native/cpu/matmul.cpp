@@ -356,9 +356,9 @@ void emptyProduct(const Problem<T>& pr) {
 }
 
 // A product with at most kSmallRowsMax rows (AVX-512) or kSmallRowsMaxAvx2 (AVX2): B is streamed
-// unpacked, columns are split across threads.
+// unpacked, columns are split across `threads` (1: on the calling thread).
 template <typename T>
-void smallRows(const Problem<T>& pr, int level, bool parallel) {
+void smallRows(const Problem<T>& pr, int level, int threads) {
   const int64_t M = pr.M, N = pr.N, K = pr.K;
   const float* a = nullptr;
   thread_local std::vector<float> aBuf;
@@ -384,14 +384,14 @@ void smallRows(const Problem<T>& pr, int level, bool parallel) {
   // 64-wide strip of B's rows), about 4 jobs per thread so that a thread the OS takes away for a
   // while does not hold the product up (N = 384 in 256-column jobs left one thread half idle).
   const int64_t step = pr.transB ? 4 : 64;
-  const int64_t perJob = parallel ? std::max(step, roundUp(ceilDiv(N, int64_t(numThreads()) * 4), step)) : N;
+  const int64_t perJob = threads > 1 ? std::max(step, roundUp(ceilDiv(N, int64_t(threads) * 4), step)) : N;
   const int64_t jobs = ceilDiv(N, perJob);
   auto run = [&](int64_t b, int64_t e) {
     const int64_t j0 = b * perJob, j1 = std::min(N, e * perJob);
     if (level >= 2) smallRows512(a, int(M), pr.B, pr.transB, K, N, j0, j1, t, op);
     else smallRows256(a, int(M), pr.B, pr.transB, K, N, j0, j1, t, op);
   };
-  if (parallel) parallelFor(jobs, 1, run);
+  if (threads > 1) parallelFor(jobs, 1, run);
   else run(0, jobs);
 }
 
@@ -429,7 +429,7 @@ void matmul(T* C, T* preact, const T* A, const T* B, const T* bias, const GemmPa
   const int poolThreads = numThreads();
   if ((level >= 2 && p.M <= kSmallRowsMax) || (level == 1 && p.M <= kSmallRowsMaxAvx2)) {
     const bool split = poolThreads > 1 && (macs >= kParallelMinMacs || p.K * p.N * int64_t(sizeof(T)) >= kSmallRowsParallelBytes);
-    for (int64_t z = 0; z < p.batch; z++) smallRows(item(z), level, split);
+    for (int64_t z = 0; z < p.batch; z++) smallRows(item(z), level, split ? poolThreads : 1);
     return;
   }
   if (p.batch > 1 && macs < kBatchSplitMacs && macs * p.batch >= kParallelMinMacs && poolThreads > 1) {

@@ -153,7 +153,6 @@ constexpr int kCacheRows = 64;
 struct CacheRowsParams {
   int64_t start[kCacheRows];
   int64_t count[kCacheRows];
-  int rows;
   int64_t H, L, T, D;
 };
 
@@ -175,20 +174,20 @@ void cacheWriteTyped(void* dstRaw, const void* srcRaw, int64_t B, int64_t H, int
   const E* src = static_cast<const E*>(srcRaw);
   for (int64_t b0 = 0; b0 < B; b0 += kCacheRows) {
     CacheRowsParams p{};
-    p.rows = int(std::min<int64_t>(kCacheRows, B - b0));
+    const int rows = int(std::min<int64_t>(kCacheRows, B - b0));
     p.H = H;
     p.L = L;
     p.T = T;
     p.D = D;
     int64_t most = 0;
-    for (int r = 0; r < p.rows; r++) {
+    for (int r = 0; r < rows; r++) {
       p.start[r] = start[b0 + r];
       p.count[r] = count[b0 + r];
       most = std::max(most, p.count[r]);
     }
     if (most == 0) continue;
     const int64_t perRow = most * D;
-    const dim3 grid(unsigned(p.rows * H), unsigned(std::min<int64_t>(64, (perRow + 255) / 256)));
+    const dim3 grid(unsigned(rows * H), unsigned(std::min<int64_t>(64, (perRow + 255) / 256)));
     cacheWriteKernel<E><<<grid, 256, 0, s>>>(dst + b0 * H * L * D, src + b0 * H * T * D, p);
   }
 }

@@ -68,8 +68,7 @@ void cacheWriteOp(const TensorRef& dst, const TensorRef& src, const std::vector<
   const int64_t elemSize = int64_t(dtypeSize(dst.dtype));
   int64_t moved = 0;
   for (int64_t c : count) moved += c * H * D;
-  const cpu::CacheWriteDims dims{B, H, L, T, D};
-  dispatch(op, dst.device(), [=] { cpu::cacheWrite(dst.raw(), src.raw(), elemSize, dims, start.data(), count.data()); },
+  dispatch(op, dst.device(), [=] { cpu::cacheWrite(dst.raw(), src.raw(), elemSize, B, H, L, T, D, start.data(), count.data()); },
            GLM_CUDA_WORK([=](void* s) { cuda::cacheWrite(dst.raw(), src.raw(), elemSize, B, H, L, T, D, start.data(), count.data(), s); }),
            streamNanos(moved, 0.25));
 }
