@@ -20,6 +20,14 @@ export interface GradNode {
   backward(gradOutput: Tensor): (Tensor | null)[];
   /** Tensors the tape owns (saved for backward only); disposed when the tape is released. */
   saved: Tensor[];
+  /**
+   * Set by a view that is one contiguous run of inputs[0] starting at this element offset (select):
+   * its gradient is the incoming one in that run and zero elsewhere. backward() then adds it straight
+   * into that run of the input's gradient rather than calling `backward`, which would build a zero
+   * tensor of the input's size per view and add them up (q, k and v are three such views of one
+   * projection: one buffer written once instead of three zero-filled ones and two full-size adds).
+   */
+  slotOffset?: number;
 }
 
 let gradEnabled = true;
@@ -123,6 +131,51 @@ function topoOrder(root: Tensor): Tensor[] {
   return order;  // inputs before outputs
 }
 
+/** A new gradient for `like`: g in the run at `offset`, zeros elsewhere (each element written once). */
+function scatterSlot(like: Tensor, g: Tensor, offset: number): Tensor {
+  const nat = native<{
+    view(t: NativeTensor, shape: number[], offset: number): NativeTensor;
+    copy(dst: NativeTensor, src: NativeTensor): void;
+    fill(dst: NativeTensor, value: number): void;
+  }>();
+  const out = tensorClass().empty(like.shape, { dtype: like.dtype, device: like.device });
+  const total = out.numel, end = offset + g.numel;
+  const region = (start: number, shape: number[], write: (v: NativeTensor) => void) => {
+    const v = nat.view(out.handle, shape, start);
+    write(v);
+    v.dispose();
+  };
+  if (offset > 0) region(0, [offset], (v) => nat.fill(v, 0));
+  region(offset, g.shape.slice(), (v) => nat.copy(v, g.handle));
+  if (end < total) region(end, [total - end], (v) => nat.fill(v, 0));
+  return out;
+}
+
+/** dst[offset, offset + g.numel) += g. */
+function addIntoSlot(dst: Tensor, g: Tensor, offset: number): void {
+  const nat = native<{
+    view(t: NativeTensor, shape: number[], offset: number): NativeTensor;
+    add(out: NativeTensor, a: NativeTensor, b: NativeTensor, beta: number): void;
+  }>();
+  dst._constant = undefined;
+  const v = nat.view(dst.handle, g.shape.slice(), offset);
+  nat.add(v, v, g.handle, 1);
+  v.dispose();
+}
+
+/** Propagates a slot view's gradient g (see GradNode.slotOffset) into its base tensor's gradient. */
+function propagateSlot(base: Tensor, g: Tensor, offset: number, grads: Map<Tensor, Tensor>): void {
+  if (base.gradFn) {
+    const prev = grads.get(base);
+    if (prev) addIntoSlot(prev, g, offset);
+    else grads.set(base, keep(scatterSlot(base, g, offset)));
+  } else if (base.grad) {
+    addIntoSlot(base.grad, g, offset);
+  } else {
+    base.grad = keep(scatterSlot(base, g, offset));
+  }
+}
+
 function accumulate(target: Tensor, grad: Tensor): void {
   if (target.grad === null) {
     target.grad = keep(grad);
@@ -165,6 +218,12 @@ export function backward(root: Tensor, gradient?: Tensor): void {
       const g = grads.get(t);
       if (!g) continue;
       grads.delete(t);
+      if (node.slotOffset !== undefined) {
+        const base = node.inputs[0];
+        if (base && base.requiresGrad) propagateSlot(base, g, node.slotOffset, grads);
+        g.dispose();
+        continue;
+      }
       // A backward may hand its incoming grad straight on (add, reshape); the same tensor handed to
       // two inputs is cloned for the second, and g is freed only if nobody took it.
       const owned = new Set<Tensor>();

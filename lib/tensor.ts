@@ -123,7 +123,7 @@ export class Tensor implements Disposable {
     const op = 'Tensor.empty';  // the shape, dtype and device are empty()'s arguments, named as before
     const dims = checkShape(op, shape);
     const dtype = checkDType(op, options.dtype ?? 'f32'), device = checkDevice(op, options.device ?? 'cpu');
-    // One native call: created and filled (on the CPU at once, since no queued op can see new memory).
+    // One native call: created, and filled on the device's stream.
     const t = new Tensor(native().full(dims, dtype, device, value), dims, dtype, device);
     t._constant = value;
     if (options.requiresGrad) t.requireGrad();
@@ -257,13 +257,18 @@ export class Tensor implements Disposable {
     const inner = this.shape.slice(1);
     const out = new Tensor(native().view(this.handle, inner, index * numelOf(inner)), inner.slice(), this.dtype, this.device);
     const { shape, dtype, device } = this;
-    return record(op, out, [this], (g) => {
+    const offset = index * numelOf(inner);
+    record(op, out, [this], (g) => {
       const full = Tensor.zeros(shape, { dtype, device });
-      const slot = new Tensor(native().view(full.handle, inner, index * numelOf(inner)));
+      const slot = new Tensor(native().view(full.handle, inner, offset));
       native().copy(slot.handle, g.handle);
       slot.dispose();
       return [full];
     });
+    // backward() adds the gradient into this run of x's gradient without calling the closure above
+    // (kept as the node's plain definition).
+    if (out.gradFn) out.gradFn.slotOffset = offset;
+    return out;
   }
 
   /** A view of the same memory that does not record gradients. */

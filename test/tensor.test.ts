@@ -59,6 +59,44 @@ deviceSuites('tensor', (test, device) => {
     await assertThrows(() => x.select(2), 'select', "'index'", '[0, 2)', '2');
   });
 
+  test('gradients of several selects of one tensor add up in its gradient (intermediate and leaf, partial, repeated)', async () => {
+    // backward() adds a select's gradient straight into its run of the base's gradient; every
+    // element outside the runs that got one must still come out zero (memory is poisoned in tests).
+    const r = rng();
+    const [S, R, C] = [4, 3, 5];
+    const inner = R * C;
+    const v = r.normals(S * inner);
+    const weights = [0, 1, 3, 1].map(() => r.normals(inner));
+    // y = sum_i sum(w_i * base.select(idx_i)); indices repeat (1) and skip (2).
+    const picks = [0, 1, 3, 1];
+    const expected = new Float64Array(S * inner);
+    picks.forEach((p, i) => weights[i].forEach((w, e) => { expected[p * inner + e] += w; }));
+    const lossOf = (base: Tensor) => {
+      let acc: Tensor | null = null;
+      picks.forEach((p, i) => {
+        const term = ops.sum(ops.mul(base.select(p), Tensor.from(weights[i], [R, C], { device })));
+        acc = acc ? ops.add(acc, term) : term;
+      });
+      return acc!;
+    };
+    // Leaf base, two backward passes: the second adds into the existing gradient.
+    const leaf = Tensor.from(v, [S, R, C], { device, requiresGrad: true });
+    lossOf(leaf).backward();
+    assertClose(await leaf.grad!.toArray(), expected, 1e-6, 'leaf: summed slot gradients, zeros elsewhere');
+    lossOf(leaf).backward();
+    assertClose(await leaf.grad!.toArray(), expected.map((e) => 2 * e), 1e-6, 'leaf: a second backward accumulates');
+    // Intermediate base (x * 3): the slots gather into one gradient, then flow on through mul.
+    const x = Tensor.from(v, [S, R, C], { device, requiresGrad: true });
+    lossOf(ops.scale(x, 3)).backward();
+    assertClose(await x.grad!.toArray(), expected.map((e) => 3 * e), 1e-6, 'intermediate: slot gradients, then the chain rule');
+    // One select only: the rest of the gradient is zero, not poison.
+    const y = Tensor.from(v, [S, R, C], { device, requiresGrad: true });
+    ops.sum(ops.scale(y, 2).select(2)).backward();
+    const one = new Float64Array(S * inner);
+    one.fill(2, 2 * inner, 3 * inner);
+    assertClose(await y.grad!.toArray(), one, 0, 'a single select: zeros outside its run');
+  });
+
   test('cast between dtypes, with gradient', async () => {
     const x = Tensor.from([1.5, -2.25, 3.0078125], [3], { device, requiresGrad: true });
     const b = x.cast('bf16');

@@ -133,8 +133,10 @@ Napi::Value Full(const Napi::CallbackInfo& info) {
   const double value = Args(info, "fill").number(3, "value");
   GLM_REQUIRE(!std::isnan(value) || dtype != DType::I32, "fill", "argument 'value': NaN cannot fill an i32 tensor");
   TensorRef t = emptyTensor(shape, dtype, dev);
-  if (dev.isCpu()) cpu::fill(t.raw(), t.dtype, value, t.numel());
-  else fillTensor(t, value);
+  // Through the stream like any op: a large fill run here would make the JS thread queue for the
+  // thread pool behind whatever kernel the stream worker is running (tens of milliseconds inside a
+  // training step); a small one still runs inline when the stream is idle.
+  fillTensor(t, value);
   return wrapTensor(info.Env(), std::move(t));
 }
 

@@ -1,5 +1,6 @@
 // The CPU stream: a worker thread draining a FIFO of ops, and small ops run inline by the submitting
 // thread while the worker is idle. See stream.h.
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
@@ -11,6 +12,7 @@
 
 #include "cuda_api.h"
 #include "error.h"
+#include "op_profile.h"
 #include "stream.h"
 
 namespace glm {
@@ -94,6 +96,7 @@ class CpuStream : public Stream {
     }
     cv_.notify_one();
     if (worker_.joinable()) worker_.join();
+    profile_.print();
   }
 
  private:
@@ -141,6 +144,7 @@ class CpuStream : public Stream {
       if (!error_.empty()) return;  // an earlier op failed: its outputs are garbage, skip
     }
     std::string failure;
+    const auto start = profile_.enabled() ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     try {
       task.work();
     } catch (const GlmError& e) {
@@ -150,6 +154,8 @@ class CpuStream : public Stream {
     } catch (...) {
       failure = std::string(task.op) + ": unknown native error";
     }
+    if (profile_.enabled())
+      profile_.add(task.op, std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
     if (!failure.empty()) {
       std::lock_guard<std::mutex> lock(m_);
       if (error_.empty()) error_ = failure;
@@ -168,6 +174,7 @@ class CpuStream : public Stream {
     return !(env && std::string(env) == "0");
   }();
   std::string error_;
+  OpProfile profile_;
   std::thread worker_;
 };
 
