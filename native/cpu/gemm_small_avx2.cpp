@@ -2,11 +2,11 @@
 // batch of them), AVX2+FMA: the 8-wide twin of gemm_small.cpp (AVX-512), same layout of the work.
 // Such products are bound by reading B once, so B is streamed straight from its own layout instead
 // of being packed (which would read it, write it and read it again):
-// - B stored (N, K) (transB, nn.Linear weights): dot products of A rows with 4 rows of B at a time,
-//   vectorised along K, reduced at the end;
+// - B stored (N, K) (transB, nn.Linear weights): dot products of A rows with B's rows, one row at a
+//   time (a sequential stream), vectorised along K, reduced at the end;
 // - B stored (K, N): each k step adds A[i][k] times a 32-wide piece of B's row k.
 // AVX2 has 16 vector registers (AVX-512: 32), so rows are taken in groups small enough that the
-// accumulators, the B vectors and an A vector fit: 3 rows × 4 columns for the dots, 2 rows × 4
+// accumulators, the B vectors and an A vector fit: 3 rows × 2 sums along K for the dots, 2 rows × 4
 // vectors for the axpys. The B rows (or the 32-column strip) a group reads are read again at once by
 // the next group, from L1/L2: main memory still sees B once. Tails (K % 8 for the dots, N % 8 for the
 // axpys, the epilogue's N % 8) are scalar: no masked stores (slow on AMD) and no partial bf16 loads.
@@ -45,31 +45,39 @@ GLM_TARGET_AVX2 inline float hsum8(__m256 v) {
 }
 
 // out[i][jj] = Σ_k A[i][k]·B[j + jj][k] for i < R, jj < cols (<= 4); A and B rows have length K.
+// One row of B at a time, front to back, with U independent sums along K per A row, so that B is
+// read as one sequential stream (see gemm_small.cpp: four interleaved rows read DRAM at half speed).
 template <typename T, int R>
 GLM_TARGET_AVX2 void dots(float out[][4], const float* A, const T* B, int64_t K, int64_t j, int cols) {
-  __m256 acc[R][4];
-  for (int i = 0; i < R; i++)
-    for (int jj = 0; jj < 4; jj++) acc[i][jj] = _mm256_setzero_ps();
-  const T* rows[4];
-  for (int jj = 0; jj < 4; jj++) rows[jj] = B + (j + std::min(jj, cols - 1)) * K;  // repeat the last row
+  constexpr int U = R == 1 ? 4 : R == 2 ? 3 : 2;  // R·U accumulators + B + A within 16 registers
   const int64_t K8 = K / 8 * 8;
-  for (int64_t k = 0; k < K8; k += 8) {
-    __m256 b[4];
+  for (int jj = 0; jj < cols; jj++) {
+    const T* row = B + (j + jj) * K;
+    __m256 acc[R][U];
+    for (int i = 0; i < R; i++)
+      for (int u = 0; u < U; u++) acc[i][u] = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k + 8 * U <= K8; k += 8 * U) {
 #pragma GCC unroll 4
-    for (int jj = 0; jj < 4; jj++) b[jj] = simd::load8(rows[jj] + k);
-#pragma GCC unroll 4
-    for (int i = 0; i < R; i++) {
-      const __m256 a = _mm256_loadu_ps(A + i * K + k);
-#pragma GCC unroll 4
-      for (int jj = 0; jj < 4; jj++) acc[i][jj] = _mm256_fmadd_ps(a, b[jj], acc[i][jj]);
+      for (int u = 0; u < U; u++) {
+        const __m256 b = simd::load8(row + k + 8 * u);
+#pragma GCC unroll 3
+        for (int i = 0; i < R; i++) acc[i][u] = _mm256_fmadd_ps(_mm256_loadu_ps(A + i * K + k + 8 * u), b, acc[i][u]);
+      }
     }
-  }
-  for (int i = 0; i < R; i++)
-    for (int jj = 0; jj < 4; jj++) {
-      float s = hsum8(acc[i][jj]);
-      for (int64_t k = K8; k < K; k++) s += A[i * K + k] * toF32(rows[jj][k]);
+    for (; k < K8; k += 8) {
+      const __m256 b = simd::load8(row + k);
+#pragma GCC unroll 3
+      for (int i = 0; i < R; i++) acc[i][0] = _mm256_fmadd_ps(_mm256_loadu_ps(A + i * K + k), b, acc[i][0]);
+    }
+    for (int i = 0; i < R; i++) {
+      __m256 v = acc[i][0];
+      for (int u = 1; u < U; u++) v = _mm256_add_ps(v, acc[i][u]);
+      float s = hsum8(v);
+      for (int64_t t = K8; t < K; t++) s += A[i * K + t] * toF32(row[t]);
       out[i][jj] = s;
     }
+  }
 }
 
 // out[i][0, n) = Σ_k A[i][k]·B[k][j + (0, n)] for i < R, n <= 32; B rows have length ldb. out rows
