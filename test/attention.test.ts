@@ -103,6 +103,11 @@ const SPECIAL_CASES: Case[] = [
   { B: 1, H: 2, Tq: 63, Tk: 65, D: 128, mask: { prefix: 3 } },
   { B: 2, H: 1, Tq: 65, Tk: 129, D: 1, mask: 'causal', keyLengths: [129, 66] },
   { B: 1, H: 2, Tq: 65, Tk: 65, D: 32, mask: 'none', scale: 0.7 },
+  // A few queries per head (decode steps, the CPU's direct path): D not a vector multiple, a row that
+  // sees no key, a prefix wider than the queries' own positions.
+  { B: 2, H: 3, Tq: 3, Tk: 70, D: 33, mask: 'causal', keyLengths: [70, 0] },
+  { B: 1, H: 2, Tq: 4, Tk: 9, D: 7, mask: { prefix: 7 } },
+  { B: 2, H: 1, Tq: 2, Tk: 129, D: 128, mask: 'none', keyLengths: [3, 129] },
 ];
 
 function numericTests(test: Test, device: string): void {
@@ -115,7 +120,7 @@ function numericTests(test: Test, device: string): void {
   });
 
   test('forward and gradients in bf16', async () => {
-    const cases = shapeCases().filter((_, i) => i % 3 === 0).concat(SPECIAL_CASES.slice(1, 6));
+    const cases = shapeCases().filter((_, i) => i % 3 === 0).concat(SPECIAL_CASES.slice(1, 6), SPECIAL_CASES.slice(-3));
     for (const c of cases) await checkCase(c, 'bf16', device);
   });
 
