@@ -1,4 +1,4 @@
-// GEMM for very few rows of C (M <= 4: a token at a time in generation, a small batch of them),
+// GEMM for very few rows of C (M <= 8: a token at a time in generation, a small batch of them),
 // AVX-512. Such products are bound by reading B once, so B is streamed straight from its own
 // layout instead of being packed (which would read it, write it and read it again):
 // - B stored (N, K) (transB, nn.Linear weights): dot products of each A row with B's rows, one row
@@ -42,12 +42,12 @@ GLM_TARGET_AVX512 void storeRow(const Tile<T>& t, int64_t i, int64_t j, const fl
 // than half that from DRAM (8-10 against ~20 GB/s on one Zen 4 core), and DRAM is where a decode
 // step's weights are once the model outgrows the L3 (the small preset's 42 MB, say).
 template <typename T, int M>
-GLM_TARGET_AVX512 void dots(float out[4][4], const float* A, const T* B, int64_t K, int64_t j, int cols) {
+GLM_TARGET_AVX512 void dots(float out[][4], const float* A, const T* B, int64_t K, int64_t j, int cols) {
   constexpr int U = M <= 2 ? 4 : 2;
   for (int jj = 0; jj < cols; jj++) {
     const T* row = B + (j + jj) * K;
     __m512 acc[M][U];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int i = 0; i < M; i++)
 #pragma GCC unroll 4
       for (int u = 0; u < U; u++) acc[i][u] = _mm512_setzero_ps();
@@ -56,17 +56,17 @@ GLM_TARGET_AVX512 void dots(float out[4][4], const float* A, const T* B, int64_t
 #pragma GCC unroll 4
       for (int u = 0; u < U; u++) {
         const __m512 b = simd::load16(row + k + 16 * u);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int i = 0; i < M; i++) acc[i][u] = _mm512_fmadd_ps(_mm512_loadu_ps(A + i * K + k + 16 * u), b, acc[i][u]);
       }
     }
     for (; k < K; k += 16) {
       const __mmask16 m = K - k >= 16 ? __mmask16(0xffff) : __mmask16((1u << (K - k)) - 1);
       const __m512 b = simd::load16(row + k, m);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int i = 0; i < M; i++) acc[i][0] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, A + i * K + k), b, acc[i][0]);
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int i = 0; i < M; i++) {
       __m512 s = acc[i][0];
 #pragma GCC unroll 4
@@ -114,13 +114,23 @@ void columnsM(const float* A, const T* B, bool transB, int64_t K, int64_t N, int
     if (transB) {
       for (int64_t j = c0; j < c1; j += 4) {
         const int cols = int(std::min<int64_t>(4, c1 - j));
-        float out[4][4];
+        float out[M][4];
         dots<T, M>(out, A, B, K, j, cols);
         for (int i = 0; i < M; i++)
           for (int jj = 0; jj < cols; jj++) vals[i][j - c0 + jj] = out[i][jj];
       }
     } else {
-      for (int64_t j = c0; j < c1; j += 64) axpys<T, M>(&vals[0][j - c0], kChunk, A, B, N, K, j, int(std::min<int64_t>(64, c1 - j)));
+      // At most 4 rows per pass (16 accumulators + 4 B vectors); a second pass over the same 64-column
+      // strip of B reads it from L1/L2, so memory still sees B once.
+      for (int64_t j = c0; j < c1; j += 64) {
+        const int n = int(std::min<int64_t>(64, c1 - j));
+        if constexpr (M <= 4) {
+          axpys<T, M>(&vals[0][j - c0], kChunk, A, B, N, K, j, n);
+        } else {
+          axpys<T, 4>(&vals[0][j - c0], kChunk, A, B, N, K, j, n);
+          axpys<T, M - 4>(&vals[4][j - c0], kChunk, A + 4 * K, B, N, K, j, n);
+        }
+      }
     }
     for (int i = 0; i < M; i++) storeRow(t, i, c0, vals[i], c1 - c0, op);
   }

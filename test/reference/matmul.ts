@@ -75,7 +75,7 @@ export function matmulBackwardRef(
   g: ArrayLike<number>,
   s: MatmulSpec,
   e: { bias?: ArrayLike<number>; gelu?: boolean; roundPreact?: (x: number) => number } = {},
-): { da: Float64Array; db: Float64Array; dbias: Float64Array } {
+): { da: Float64Array; db: Float64Array; dbias: Float64Array; dbiasTermNorm: number } {
   const { batch, M, K, N } = s;
   const dp = Float64Array.from(g);
   if (e.gelu) {
@@ -101,5 +101,9 @@ export function matmulBackwardRef(
           db[b0 + k * bStep] += d * a[a0 + k * aStep];
         }
       }
-  return { da, db, dbias };
+  // The root sum of squares of every term summed into dbias: a sum that cancels to much less than its
+  // terms carries the rounding error of the terms (bf16 dOut), not of the result.
+  let sq = 0;
+  for (const d of dp) sq += d * d;
+  return { da, db, dbias, dbiasTermNorm: Math.sqrt(sq) };
 }
