@@ -23,9 +23,9 @@ export interface GradNode {
   /**
    * Set by a view that is one contiguous run of inputs[0] starting at this element offset (select):
    * its gradient is the incoming one in that run and zero elsewhere. backward() then adds it straight
-   * into that run of the input's gradient rather than calling `backward`, which would build a zero
-   * tensor of the input's size per view and add them up (q, k and v are three such views of one
-   * projection: one buffer written once instead of three zero-filled ones and two full-size adds).
+   * into that run of the input's gradient rather than calling `backward`, which builds a tensor of
+   * the input's size per view to be added up (q, k and v are three such views of one projection: one
+   * buffer written once instead of three base-sized ones and two full-size adds). See recordSlot.
    */
   slotOffset?: number;
 }
@@ -131,13 +131,28 @@ function topoOrder(root: Tensor): Tensor[] {
   return order;  // inputs before outputs
 }
 
+/** The native calls the slot helpers below use. */
+interface SlotNative {
+  view(t: NativeTensor, shape: number[], offset: number): NativeTensor;
+  copy(dst: NativeTensor, src: NativeTensor): void;
+  fill(dst: NativeTensor, value: number): void;
+  add(out: NativeTensor, a: NativeTensor, b: NativeTensor, beta: number): void;
+}
+
+/**
+ * Records `output`, a view of the contiguous run of `base` starting at element `offset` (select), for
+ * autograd: its node carries slotOffset, so backward() adds the gradient straight into that run of
+ * base's gradient; the node's `backward` builds the same gradient on its own (scatterSlot).
+ */
+export function recordSlot(op: string, output: Tensor, base: Tensor, offset: number): Tensor {
+  record(op, output, [base], (g) => [scatterSlot(base, g, offset)]);
+  if (output.gradFn) output.gradFn.slotOffset = offset;
+  return output;
+}
+
 /** A new gradient for `like`: g in the run at `offset`, zeros elsewhere (each element written once). */
 function scatterSlot(like: Tensor, g: Tensor, offset: number): Tensor {
-  const nat = native<{
-    view(t: NativeTensor, shape: number[], offset: number): NativeTensor;
-    copy(dst: NativeTensor, src: NativeTensor): void;
-    fill(dst: NativeTensor, value: number): void;
-  }>();
+  const nat = native<SlotNative>();
   const out = tensorClass().empty(like.shape, { dtype: like.dtype, device: like.device });
   const total = out.numel, end = offset + g.numel;
   const region = (start: number, shape: number[], write: (v: NativeTensor) => void) => {
@@ -153,10 +168,7 @@ function scatterSlot(like: Tensor, g: Tensor, offset: number): Tensor {
 
 /** dst[offset, offset + g.numel) += g. */
 function addIntoSlot(dst: Tensor, g: Tensor, offset: number): void {
-  const nat = native<{
-    view(t: NativeTensor, shape: number[], offset: number): NativeTensor;
-    add(out: NativeTensor, a: NativeTensor, b: NativeTensor, beta: number): void;
-  }>();
+  const nat = native<SlotNative>();
   dst._constant = undefined;
   const v = nat.view(dst.handle, g.shape.slice(), offset);
   nat.add(v, v, g.handle, 1);

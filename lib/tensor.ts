@@ -3,7 +3,7 @@
  * JS sees it only through `await toArray()`. Tensors are contiguous and row-major; `reshape` and
  * `select` make views that share memory.
  */
-import { backward as runBackward, GradNode, record } from './autograd';
+import { backward as runBackward, GradNode, record, recordSlot } from './autograd';
 import { DType, DTYPES, normalizeDevice } from './dtype';
 import { argError, describe, GlmError } from './errors';
 import { native, NativeTensor } from './native';
@@ -255,20 +255,9 @@ export class Tensor implements Disposable {
     if (!Number.isInteger(index) || index < 0 || index >= this.shape[0])
       throw argError(op, 'index', `an integer in [0, ${this.shape[0]})`, describe(index));
     const inner = this.shape.slice(1);
-    const out = new Tensor(native().view(this.handle, inner, index * numelOf(inner)), inner.slice(), this.dtype, this.device);
-    const { shape, dtype, device } = this;
     const offset = index * numelOf(inner);
-    record(op, out, [this], (g) => {
-      const full = Tensor.zeros(shape, { dtype, device });
-      const slot = new Tensor(native().view(full.handle, inner, offset));
-      native().copy(slot.handle, g.handle);
-      slot.dispose();
-      return [full];
-    });
-    // backward() adds the gradient into this run of x's gradient without calling the closure above
-    // (kept as the node's plain definition).
-    if (out.gradFn) out.gradFn.slotOffset = offset;
-    return out;
+    const out = new Tensor(native().view(this.handle, inner, offset), inner.slice(), this.dtype, this.device);
+    return recordSlot(op, out, this, offset);
   }
 
   /** A view of the same memory that does not record gradients. */
