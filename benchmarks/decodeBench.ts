@@ -12,6 +12,7 @@ import * as path from 'path';
 import { noGrad } from '../lib/autograd';
 import type { SamplingParams } from '../lib/generate/options';
 import { pickTokens } from '../lib/generate/pickTokens';
+import { DecodeStepGraph, stepGraphSupported } from '../lib/generate/stepGraph';
 import { saveTensorsSync } from '../lib/io/tensors';
 import type { GPT } from '../lib/models/gpt';
 import { Random } from '../lib/random';
@@ -56,6 +57,8 @@ export async function decodeOurs(model: GPT, prompts: Int32Array, promptLength: 
   const window = Int32Array.from(prompts.subarray(0, B * P));
   const cache = c.cache ? model.createCache(B, P + c.newTokens, autocast ? { autocast } : {}) : null;
   const opts = autocast ? { autocast } : {};
+  // Cached one-token steps replay a captured graph, as lib/generate's do (GLM_DECODE_GRAPH=0: eager).
+  const graph = cache && stepGraphSupported(model) ? new DecodeStepGraph(model, cache, autocast) : null;
   let prefillMs = 0;
   const steps: number[] = [];
   try {
@@ -64,12 +67,13 @@ export async function decodeOurs(model: GPT, prompts: Int32Array, promptLength: 
     for (let i = 0; i < c.newTokens; i++) {
       const t0 = performance.now();
       const t = i === 0 ? P : 1;
-      const logits = scope(() => noGrad(() => {
+      const fromGraph = graph !== null && i > 0;
+      const logits = fromGraph ? graph.step(last) : scope(() => noGrad(() => {
         if (cache) return model.forwardCached(Tensor.from(i === 0 ? window : last, [B, t], { dtype: 'i32', device }), cache, { last: true, ...opts });
         return model.logitsLast(Tensor.from(seq, [B, seq.length / B], { dtype: 'i32', device }), opts);
       }));
       const next = await pickTokens(logits, GREEDY, null, seeds, rows.map((r) => r.length));
-      logits.dispose();
+      if (!fromGraph) logits.dispose();
       const ms = performance.now() - t0;
       if (i === 0) prefillMs = ms;
       else steps.push(ms);
@@ -85,6 +89,7 @@ export async function decodeOurs(model: GPT, prompts: Int32Array, promptLength: 
       }
     }
   } finally {
+    graph?.dispose();
     cache?.dispose();
   }
   const stepMs = median(steps);

@@ -22,6 +22,7 @@ import type { Tokenizer } from '../tokenizer';
 import type { ResolvedOptions } from './options';
 import { usesHistory } from './options';
 import { pickTokens } from './pickTokens';
+import { DecodeStepGraph, stepGraphSupported } from './stepGraph';
 import { IncrementalDecoder, StopMatcher } from './textStream';
 
 /** Why a row ended: a stop string, the end-of-text token, or maxTokens. */
@@ -63,7 +64,12 @@ export async function* decodeRows(model: GPT, tokenizer: Tokenizer, prompts: rea
   const cache = model.createCache(B, block, { autocast });
   let logits: Tensor | null = null;
   let bias: Tensor | null = null;
+  // One-token steps replay a captured graph (stepGraph.ts), whose logits are its own: only the
+  // prefill's (and the eager path's) are disposed here.
+  let graph: DecodeStepGraph | null = null;
+  let ownLogits = true;
   try {
+    if (stepGraphSupported(model)) graph = new DecodeStepGraph(model, cache, autocast);
     if (o.logitBias) bias = logitBiasTensor(o.logitBias, model.config.vocabSize, device);
     const T = Math.max(...prompts.map((p) => p.length));
     const padded = new Int32Array(B * T);
@@ -73,7 +79,7 @@ export async function* decodeRows(model: GPT, tokenizer: Tokenizer, prompts: rea
     for (;;) {
       const histories = usesHistory(o) ? prompts.map((p, b) => p.concat(gen[b])) : null;
       const next = await pickTokens(logits, o, histories, seeds, gen.map((g) => g.length), bias);
-      logits.dispose();
+      if (ownLogits) logits.dispose();
       logits = null;
       throwIfAborted(o.signal);
       for (let b = 0; b < B; b++) {
@@ -105,11 +111,14 @@ export async function* decodeRows(model: GPT, tokenizer: Tokenizer, prompts: rea
         feed[b] = gen[b][gen[b].length - 1];
         if (cache.lengths[b] === block) restartRow(model, cache, b, prompts[b].concat(gen[b]), autocast);
       }
-      logits = scope(() => model.forwardCached(Tensor.from(feed, [B, 1], { dtype: 'i32', device }), cache, { last: true, autocast }));
+      ownLogits = !graph;
+      logits = graph ? graph.step(feed)
+        : scope(() => model.forwardCached(Tensor.from(feed, [B, 1], { dtype: 'i32', device }), cache, { last: true, autocast }));
     }
     return gen.map((tokens, b) => ({ tokens, finishReason: finish[b]! }));
   } finally {
-    logits?.dispose();
+    if (ownLogits) logits?.dispose();
+    graph?.dispose();
     bias?.dispose();
     cache.dispose();
   }

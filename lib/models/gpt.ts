@@ -274,31 +274,54 @@ export class GPT extends Module {
       if (T > 1 && (uniform === null || (uniform > 0 && counts.some((n) => n < T))))
         return this.forwardCachedByRow(idx, cache, counts, last, opts.autocast);
       const keyLengths = Tensor.from(Int32Array.from(start, (s, b) => s + counts[b]), [B], { dtype: 'i32', device: this.device });
-      const step: CacheStep = { start, count: counts, uniformStart: uniform, keyLengths };
-      const ctx = new ForwardContext({ autocast: opts.autocast });
-      let x = this.embed(idx, step, ctx);
-      for (let i = 0; i < this.h.length; i++) {
-        const next = this.h[i].forwardCached(x, cache.layer(i), step, ctx);
-        x.dispose();
-        x = next;
-      }
+      const logits = this.cachedPass(idx, cache, { start, count: counts, uniformStart: uniform, keyLengths }, last, opts.autocast);
       keyLengths.dispose();
       cache.advance(counts);
-      let rows = x;
-      if (last) {
-        const flat = x.reshape([B * T, nEmbd]);
-        const lastIds = Tensor.from(Int32Array.from(counts, (n, b) => b * T + n - 1), [B], { dtype: 'i32', device: this.device });
-        rows = embedding(flat, lastIds);            // (B, C)
-        lastIds.dispose();
-        flat.dispose();
-        x.dispose();
-      }
-      const h = this.ln_f.forward(rows);
-      rows.dispose();
-      const logits = this.head(h, ctx);
-      h.dispose();
       return logits;
     });
+  }
+
+  /**
+   * @internal One decoding step whose cache positions are device data, for an op graph
+   * (lib/generate/stepGraph.ts): idx i32 [B, 1] holds each row's next token, positions i32 [B] its
+   * cache length (where the token goes and its position), keyLengths i32 [B] positions + 1. Returns
+   * the logits [B, V]. Nothing here reads a host number that changes between steps, so a capture of
+   * this call replays as any later step once the inputs are uploaded; the cache's host lengths are
+   * the caller's to advance. Not for rope models (their angles are host numbers).
+   */
+  forwardStepAt(idx: Tensor, cache: KVCache, positions: Tensor, keyLengths: Tensor, autocast?: 'bf16'): Tensor {
+    const B = idx.shape[0];
+    if (this.config.positional === 'rope') throw argError('GPT.forwardStepAt', 'this', 'a model with learned or sinusoidal positions', 'rope');
+    const none = new Array<number>(B).fill(0);
+    return noGrad(() => this.cachedPass(idx, cache, { start: none, count: none.map(() => 1), uniformStart: null, keyLengths, positions }, true, autocast));
+  }
+
+  /** The blocks over a cached step, then ln_f and the head: logits [B, T, V], or [B, V] of each row's last real token. */
+  private cachedPass(idx: Tensor, cache: KVCache, step: CacheStep, last: boolean, autocast: 'bf16' | undefined): Tensor {
+    const [B, T] = idx.shape;
+    const nEmbd = this.config.nEmbd;
+    const ctx = new ForwardContext({ autocast });
+    let x = this.embed(idx, step, ctx);
+    for (let i = 0; i < this.h.length; i++) {
+      const next = this.h[i].forwardCached(x, cache.layer(i), step, ctx);
+      x.dispose();
+      x = next;
+    }
+    let rows = x;
+    if (last && T === 1) rows = x.reshape([B, nEmbd]);
+    else if (last) {
+      const flat = x.reshape([B * T, nEmbd]);
+      const lastIds = Tensor.from(Int32Array.from(step.count, (n, b) => b * T + n - 1), [B], { dtype: 'i32', device: this.device });
+      rows = embedding(flat, lastIds);            // (B, C)
+      lastIds.dispose();
+      flat.dispose();
+    }
+    if (rows !== x) x.dispose();
+    const h = this.ln_f.forward(rows);
+    rows.dispose();
+    const logits = this.head(h, ctx);
+    h.dispose();
+    return logits;
   }
 
   /** forwardCached of rows with different cache lengths and T > 1: one row at a time, logits reassembled. */
@@ -331,10 +354,11 @@ export class GPT extends Module {
     const tok = this.wte.forward(idx);
     if (this.config.positional === 'rope') return tok;
     let pe: Tensor;
-    if (step.uniformStart !== null) pe = this.positionRows(idx.shape[1], step.uniformStart)!;
+    if (step.uniformStart !== null && !step.positions) pe = this.positionRows(idx.shape[1], step.uniformStart)!;
     else {
       // One token per row at its own position: gather each row's position embedding.
-      const ids = Tensor.from(Int32Array.from(step.start), [idx.shape[0], 1], { dtype: 'i32', device: this.device });
+      const ids = step.positions ? step.positions.reshape([idx.shape[0], 1])
+        : Tensor.from(Int32Array.from(step.start), [idx.shape[0], 1], { dtype: 'i32', device: this.device });
       pe = this.wpe ? this.wpe.forward(ids) : embedding(this.sinusoidTable(), ids);
       ids.dispose();
     }

@@ -15,7 +15,7 @@ import { ForwardContext } from './context';
 import { Linear } from './linear';
 import { Module } from './module';
 import { ropeOp } from './availableOps';
-import { cachePrefix, CacheStep, LayerKV, writeCache } from './kvCache';
+import { cachePrefix, CacheStep, LayerKV, writeCache, writeCacheAt } from './kvCache';
 
 const EVAL = new ForwardContext();
 
@@ -68,11 +68,20 @@ export class SelfAttention extends Module {
    */
   forwardCached(x: Tensor, kv: LayerKV, step: CacheStep, ctx: ForwardContext = EVAL): Tensor {
     const T = x.shape[1];
+    // Device positions serve one-token steps without rope (whose angles come from host numbers).
+    if (step.positions && (this.ropeBase !== null || T !== 1))
+      throw argError('SelfAttention.forwardCached', 'step', 'host positions, or device positions for one token per row without rope',
+        `device positions with T = ${T}${this.ropeBase !== null ? ' and rope' : ''}`);
     const { q, k, v, heads } = this.project(x, ctx, step.uniformStart ?? step.start);
-    writeCache(kv.k, k, step.start, step.count);
-    writeCache(kv.v, v, step.start, step.count);
+    if (step.positions) {
+      writeCacheAt(kv.k, k, step.positions);
+      writeCacheAt(kv.v, v, step.positions);
+    } else {
+      writeCache(kv.k, k, step.start, step.count);
+      writeCache(kv.v, v, step.start, step.count);
+    }
     let y: Tensor;
-    if (step.uniformStart === 0) {
+    if (step.uniformStart === 0 && !step.positions) {
       // A fresh prefill: the new keys are all there is, and the causal mask keeps each real query
       // away from the right padding after it.
       y = attention(q, k, v, { mask: 'causal' });

@@ -34,6 +34,12 @@ export interface CacheStep {
   readonly uniformStart: number | null;
   /** i32 [B]: start + count per row (the keys each row sees), for attention over the whole buffer. */
   readonly keyLengths: Tensor;
+  /**
+   * i32 [B] on the device: each row's start, for a step whose positions are device data (a
+   * replayed op graph, lib/generate/stepGraph.ts): every row then writes all T new tokens there,
+   * and `start`, `count` and `uniformStart` are not used for positions.
+   */
+  readonly positions?: Tensor;
 }
 
 interface Shared {
@@ -189,6 +195,7 @@ export class KVCache {
 
 interface CacheNative {
   cacheWrite(dst: NativeTensor, src: NativeTensor, start: readonly number[], count: readonly number[]): void;
+  cacheWriteAt(dst: NativeTensor, src: NativeTensor, positions: NativeTensor): void;
 }
 
 /**
@@ -198,6 +205,15 @@ interface CacheNative {
  */
 export function writeCache(dst: Tensor, src: Tensor, start: readonly number[], count: readonly number[]): void {
   native<CacheNative>().cacheWrite(dst.handle, src.handle, start, count);
+}
+
+/**
+ * Writes src [B, H, T, D] into dst [B, H, maxLength, D], row b at [positions[b], positions[b] + T)
+ * with positions an i32 [B] device tensor read when the op runs (a row that would not fit is a
+ * deferred error of the op, and is not written).
+ */
+export function writeCacheAt(dst: Tensor, src: Tensor, positions: Tensor): void {
+  native<CacheNative>().cacheWriteAt(dst.handle, src.handle, positions.handle);
 }
 
 /**

@@ -140,8 +140,40 @@ Napi::Value Full(const Napi::CallbackInfo& info) {
   return wrapTensor(info.Env(), std::move(t));
 }
 
-// fromData(typedArray, shape, dtype, device) -> handle. f32 and bf16 take a Float32Array (bf16 is
-// rounded to nearest-even) or, for bf16, a Uint16Array of raw bits; i32 takes an Int32Array.
+// The bytes of typed array `ta` as n elements of `dtype`: f32 and bf16 take a Float32Array (bf16 is
+// rounded to nearest-even) or, for bf16, a Uint16Array of raw bits; i32 takes an Int32Array. Points
+// into the array itself unless bf16 had to be converted into `converted`.
+const void* typedArrayBytes(const Napi::TypedArray& ta, DType dtype, int64_t n, const char* op, const char* shapeDesc,
+                            std::vector<uint8_t>* converted) {
+  GLM_REQUIRE(int64_t(ta.ElementLength()) == n, op,
+              "argument 'data': expected " << n << " elements for shape " << shapeDesc << ", got " << ta.ElementLength());
+  const auto kind = ta.TypedArrayType();
+  const uint8_t* src = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  if (dtype == DType::F32) {
+    GLM_REQUIRE(kind == napi_float32_array, op, "argument 'data': expected a Float32Array for dtype f32");
+  } else if (dtype == DType::I32) {
+    GLM_REQUIRE(kind == napi_int32_array, op, "argument 'data': expected an Int32Array for dtype i32");
+  } else if (kind == napi_float32_array) {
+    converted->resize(n * 2);
+    const float* f = reinterpret_cast<const float*>(src);
+    uint16_t* h = reinterpret_cast<uint16_t*>(converted->data());
+    for (int64_t i = 0; i < n; i++) h[i] = f32ToBf16(f[i]);
+    return converted->data();
+  } else {
+    GLM_REQUIRE(kind == napi_uint16_array, op,
+                "argument 'data': expected a Float32Array (or Uint16Array of raw bits) for dtype bf16");
+  }
+  return src;
+}
+
+// Host data cannot enter a graph being captured (op_graph.h): it would silently become a constant.
+void requireNotCapturing(Device dev, const char* op, const char* what) {
+  GLM_REQUIRE(!streamFor(dev).capturing(), op,
+              what << " while a graph is being captured on " << dev.str()
+                   << " (create inputs before the capture and write them with upload before each replay)");
+}
+
+// fromData(typedArray, shape, dtype, device) -> handle (the data as for typedArrayBytes).
 Napi::Value FromData(const Napi::CallbackInfo& info) {
   const char* op = "from";
   Args args(info, op);
@@ -150,34 +182,41 @@ Napi::Value FromData(const Napi::CallbackInfo& info) {
   Shape shape = args.shape(1, "shape");
   DType dtype = parseDTypeArg(info[2], op);
   Device dev = parseDeviceArg(info[3], op);
-  const int64_t n = shapeNumel(shape);
-  GLM_REQUIRE(int64_t(ta.ElementLength()) == n, op,
-              "argument 'data': expected " << n << " elements for shape " << shapeStr(shape) << ", got "
-                                           << ta.ElementLength());
-  const auto kind = ta.TypedArrayType();
-  const uint8_t* src = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  requireNotCapturing(dev, op, "a tensor made from host data");
   std::vector<uint8_t> converted;
-  const void* bytes = src;
-  if (dtype == DType::F32) {
-    GLM_REQUIRE(kind == napi_float32_array, op, "argument 'data': expected a Float32Array for dtype f32");
-  } else if (dtype == DType::I32) {
-    GLM_REQUIRE(kind == napi_int32_array, op, "argument 'data': expected an Int32Array for dtype i32");
-  } else if (kind == napi_float32_array) {
-    converted.resize(n * 2);
-    const float* f = reinterpret_cast<const float*>(src);
-    uint16_t* h = reinterpret_cast<uint16_t*>(converted.data());
-    for (int64_t i = 0; i < n; i++) h[i] = f32ToBf16(f[i]);
-    bytes = converted.data();
-  } else {
-    GLM_REQUIRE(kind == napi_uint16_array, op,
-                "argument 'data': expected a Float32Array (or Uint16Array of raw bits) for dtype bf16");
-  }
+  const void* bytes = typedArrayBytes(ta, dtype, shapeNumel(shape), op, shapeStr(shape).c_str(), &converted);
   TensorRef t = emptyTensor(shape, dtype, dev);
   if (t.nbytes()) {
     if (dev.isCpu()) std::memcpy(t.raw(), bytes, t.nbytes());  // a new storage: no op can see it yet
     else cudaUpload(t.raw(), dev.index, bytes, t.nbytes());
   }
   return wrapTensor(info.Env(), t);
+}
+
+// upload(dst, typedArray): writes host data (as for typedArrayBytes, dst's numel elements) into an
+// existing tensor, in stream order: after every op queued before it, before every op after it.
+// How a graph's inputs change between replays.
+Napi::Value Upload(const Napi::CallbackInfo& info) {
+  const char* op = "upload";
+  Args args(info, op);
+  TensorRef dst = args.tensor(0, "dst");
+  GLM_REQUIRE(info[1].IsTypedArray(), op, "argument 'data': expected a typed array");
+  const Device dev = dst.device();
+  requireNotCapturing(dev, op, "an upload");
+  std::vector<uint8_t> converted;
+  const void* bytes = typedArrayBytes(info[1].As<Napi::TypedArray>(), dst.dtype, dst.numel(), op, shapeStr(dst.shape).c_str(), &converted);
+  const size_t n = dst.nbytes();
+  if (n == 0) return info.Env().Undefined();
+  if (dev.isCuda()) {
+    cudaUpload(dst.raw(), dev.index, bytes, n);  // stream-ordered (a pinned copy, cudaMemcpyAsync)
+    return info.Env().Undefined();
+  }
+  std::vector<uint8_t> data(static_cast<const uint8_t*>(bytes), static_cast<const uint8_t*>(bytes) + n);
+  Stream& s = streamFor(dev);
+  auto work = [dst, data = std::move(data)] { std::memcpy(dst.raw(), data.data(), data.size()); };
+  if (n <= (1u << 20)) s.submitSmall(op, std::move(work));
+  else s.submit(op, std::move(work));
+  return info.Env().Undefined();
 }
 
 // The bytes of a tensor as JS sees them: f32 for f32 and bf16, i32 for i32.
@@ -211,7 +250,9 @@ Napi::ArrayBuffer toArrayBuffer(Napi::Env env, std::vector<uint8_t>* bytes) {
 // readSync(handle) -> ArrayBuffer. Blocks the JS thread: for tests and debugging.
 Napi::Value ReadSync(const Napi::CallbackInfo& info) {
   Args args(info, "readSync");
-  TensorRef t = onCpu(args.tensor(0, "tensor"));
+  TensorRef t0 = args.tensor(0, "tensor");
+  requireNotCapturing(t0.device(), "readSync", "a read");
+  TensorRef t = onCpu(t0);
   streamFor(Device{}).synchronize();
   auto bytes = hostBytes(t);
   return toArrayBuffer(info.Env(), &bytes);
@@ -236,7 +277,9 @@ using ReadTsfn = Napi::TypedThreadSafeFunction<Napi::Promise::Deferred, ReadResu
 Napi::Value Read(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Args args(info, "read");
-  TensorRef t = onCpu(args.tensor(0, "tensor"));
+  TensorRef t0 = args.tensor(0, "tensor");
+  requireNotCapturing(t0.device(), "read", "a read");
+  TensorRef t = onCpu(t0);
   auto* deferred = new Napi::Promise::Deferred(env);
   Napi::Promise promise = deferred->Promise();
   // The TSFN keeps the event loop alive until the read resolves; released after its one call.
@@ -272,7 +315,12 @@ Napi::Value View(const Napi::CallbackInfo& info) {
 // copy(dst, src): same shape; across devices (same dtype) or across dtypes (same device).
 Napi::Value Copy(const Napi::CallbackInfo& info) {
   Args args(info, "copy");
-  copyTensor(args.tensor(0, "dst"), args.tensor(1, "src"));
+  TensorRef dst = args.tensor(0, "dst"), src = args.tensor(1, "src");
+  if (dst.device() != src.device()) {
+    requireNotCapturing(dst.device(), "copy", "a copy between devices");
+    requireNotCapturing(src.device(), "copy", "a copy between devices");
+  }
+  copyTensor(dst, src);
   return info.Env().Undefined();
 }
 
@@ -387,6 +435,7 @@ Napi::Value guarded(const Napi::CallbackInfo& info) {
 GLM_BINDING("empty", Empty);
 GLM_BINDING("full", Full);
 GLM_BINDING("fromData", FromData);
+GLM_BINDING("upload", Upload);
 GLM_BINDING("readSync", ReadSync);
 GLM_BINDING("read", Read);
 GLM_BINDING("view", View);
@@ -478,6 +527,8 @@ Shape Args::shape(size_t i, const char* name) const {
   }
   return s;
 }
+
+Device deviceArg(const Napi::Value& v, const char* op) { return parseDeviceArg(v, op); }
 
 }  // namespace glm
 

@@ -14,6 +14,8 @@ namespace glm {
 TensorRef unwrapTensor(const Napi::Value& v, const char* op, const char* name);
 // Wraps a TensorRef in a new JS native tensor handle.
 Napi::Object wrapTensor(Napi::Env env, TensorRef t);
+// A device name ("cpu", "cuda:N") as a Device; a CUDA device must exist.
+Device deviceArg(const Napi::Value& v, const char* op);
 
 class Args {
  public:

@@ -57,7 +57,15 @@ Napi::Value CacheWrite(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// cacheWriteAt(dst, src, positions)
+Napi::Value CacheWriteAt(const Napi::CallbackInfo& info) {
+  Args g(info, "cacheWrite");
+  cacheWriteAtOp(g.tensor(0, "dst"), g.tensor(1, "src"), g.tensor(2, "positions"));
+  return info.Env().Undefined();
+}
+
 GLM_BINDING("cacheWrite", CacheWrite);
+GLM_BINDING("cacheWriteAt", CacheWriteAt);
 
 }  // namespace
 }  // namespace glm

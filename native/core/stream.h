@@ -9,9 +9,11 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "device.h"
+#include "op_graph.h"
 
 namespace glm {
 
@@ -37,6 +39,24 @@ class Stream {
   virtual void whenDone(std::function<void(const std::string& error)> done) = 0;
   // Stops worker threads at process exit (pending work is finished first).
   virtual void shutdown() = 0;
+
+  // Op graphs (op_graph.h). Between beginCapture and endCapture every op submitted to this stream
+  // runs as usual and is also recorded. Capture is opened, fed and closed by the one thread that
+  // submits ops (the JS thread); one capture at a time per stream.
+  void beginCapture(const char* op, Device device);
+  std::shared_ptr<OpGraph> endCapture(const char* op);
+  bool capturing() const { return capture_ != nullptr; }
+  // Queues every op of `graph` again, in order, after what is already queued. Not while capturing.
+  virtual void replay(const std::shared_ptr<const OpGraph>& graph) = 0;
+
+ protected:
+  // Submit implementations call this first: while capturing, keeps a copy of the op's work.
+  void record(const char* op, const std::function<void()>& work) {
+    if (capture_) capture_->ops.push_back(RecordedOp{op, work});
+  }
+
+ private:
+  std::shared_ptr<OpGraph> capture_;
 };
 
 // The stream of a device, created on first use.

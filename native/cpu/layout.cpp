@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "../core/error.h"
 #include "../core/threadpool.h"
 
 namespace glm::cpu {
@@ -190,6 +191,18 @@ void cacheWrite(void* dst, const void* src, int64_t elemSize, int64_t B, int64_t
       std::memcpy(out + ((bh * L + start[b]) * D) * elemSize, in + (bh * T * D) * elemSize, bytes);
     }
   }
+}
+
+void cacheWriteAt(void* dst, const void* src, int64_t elemSize, int64_t B, int64_t H, int64_t L, int64_t T, int64_t D,
+                  const int32_t* positions) {
+  std::vector<int64_t> start(static_cast<size_t>(B)), count(static_cast<size_t>(B), T);
+  for (int64_t b = 0; b < B; b++) {
+    GLM_REQUIRE(positions[b] >= 0 && positions[b] + T <= L, "cacheWrite",
+                "row " << b << " writes positions [" << positions[b] << ", " << positions[b] + T << "), outside the cache's [0, "
+                       << L << ")");
+    start[size_t(b)] = positions[b];
+  }
+  cacheWrite(dst, src, elemSize, B, H, L, T, D, start.data(), count.data());
 }
 
 void permute(void* out, const void* inp, int64_t elemSize, const int64_t* inShape, const int* perm, int rank) {

@@ -12,5 +12,10 @@ void permute(void* out, const void* inp, int64_t elemSize, const int64_t* inShap
 // going to positions [start[b], start[b] + count[b]) (the caller checked that they fit).
 void cacheWrite(void* dst, const void* src, int64_t elemSize, int64_t B, int64_t H, int64_t L, int64_t T, int64_t D,
                 const int64_t* start, const int64_t* count);
+// The same with every row writing all T positions, from positions[b] (an i32 device array read
+// here): a decode step whose cache lengths live on the device (a replayed op graph). Throws, before
+// writing anything, unless every row's [positions[b], positions[b] + T) lies in [0, L).
+void cacheWriteAt(void* dst, const void* src, int64_t elemSize, int64_t B, int64_t H, int64_t L, int64_t T, int64_t D,
+                  const int32_t* positions);
 
 }  // namespace glm::cpu

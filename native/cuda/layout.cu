@@ -9,6 +9,7 @@
 
 #include "../core/error.h"
 #include "common.cuh"
+#include "device_error.cuh"
 #include "layout.h"
 
 namespace glm::cuda {
@@ -192,7 +193,43 @@ void cacheWriteTyped(void* dstRaw, const void* srcRaw, int64_t B, int64_t H, int
   }
 }
 
+// cacheWriteAt: one block row per (row, head); the row's start is read from the device. Every row
+// is checked by the blocks of its first head, and a row that does not fit writes nothing.
+template <typename E>
+__global__ void cacheWriteAtKernel(E* dst, const E* src, const int32_t* positions, int64_t H, int64_t L, int64_t T,
+                                   int64_t D, ErrorSink sink) {
+  const int64_t bh = blockIdx.x;
+  const int64_t b = bh / H;
+  const int32_t start = positions[b];
+  if (start < 0 || start + T > L) {
+    if (bh % H == 0 && blockIdx.y == 0 && threadIdx.x == 0) reportDeviceError(sink, kErrPositionOutOfRange, b, start, L - T + 1);
+    return;
+  }
+  const int64_t n = T * D;
+  E* out = dst + (bh * L + start) * D;
+  const E* in = src + bh * T * D;
+  for (int64_t i = threadIdx.x + int64_t(blockIdx.y) * blockDim.x; i < n; i += int64_t(blockDim.x) * gridDim.y) out[i] = in[i];
+}
+
+template <typename E>
+void cacheWriteAtTyped(void* dst, const void* src, int64_t B, int64_t H, int64_t L, int64_t T, int64_t D,
+                       const int32_t* positions, void* stream) {
+  GLM_REQUIRE(B * H <= int64_t(INT32_MAX), "cacheWrite", "at most " << INT32_MAX << " (row, head) pairs on CUDA, got " << B * H);
+  const ErrorSink sink = errorSinkFor(stream);
+  const dim3 grid(unsigned(B * H), unsigned(std::min<int64_t>(64, (T * D + 255) / 256)));
+  cacheWriteAtKernel<E><<<grid, 256, 0, asStream(stream)>>>(static_cast<E*>(dst), static_cast<const E*>(src), positions, H, L, T, D,
+                                                             sink);
+}
+
 }  // namespace
+
+void cacheWriteAt(void* dst, const void* src, int64_t elemSize, int64_t B, int64_t H, int64_t L, int64_t T, int64_t D,
+                  const int32_t* positions, void* stream) {
+  GLM_REQUIRE(elemSize == 2 || elemSize == 4, "cacheWrite", "elements of 2 or 4 bytes, got " << elemSize);
+  if (B * H * T * D == 0) return;
+  if (elemSize == 2) cacheWriteAtTyped<uint16_t>(dst, src, B, H, L, T, D, positions, stream);
+  else cacheWriteAtTyped<uint32_t>(dst, src, B, H, L, T, D, positions, stream);
+}
 
 void cacheWrite(void* dst, const void* src, int64_t elemSize, int64_t B, int64_t H, int64_t L, int64_t T, int64_t D,
                 const int64_t* start, const int64_t* count, void* stream) {

@@ -146,6 +146,10 @@ std::string formatDeviceError(const cuda::DeviceError& e) {
       ss << "target " << value << " at index " << index << " is out of range [0, " << e.limit
          << ") and is not the ignore index";
       break;
+    case cuda::kErrPositionOutOfRange:
+      ss << "row " << index << " starts writing at position " << value << ", outside [0, " << e.limit
+         << ") (its new tokens would not fit in the cache)";
+      break;
     default:
       ss << "device-side error " << e.code << " at index " << index << " (value " << value << ")";
   }
@@ -385,6 +389,7 @@ class CudaStream : public Stream {
 
   void submit(const char* op, std::function<void()> work) override {
     GLM_REQUIRE(!waiter_.stopped(), op, "the " << d_.name << " stream has been shut down (process exiting)");
+    record(op, work);
     setDevice(d_.index, op);
     struct OpScope {
       int saved;
@@ -394,6 +399,12 @@ class CudaStream : public Stream {
     work();
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess) check(e, op, "kernel launch", d_.index);
+  }
+
+  // Launches the graph's ops again, in order (each one's launches, as when it was captured).
+  void replay(const std::shared_ptr<const OpGraph>& graph) override {
+    GLM_REQUIRE(!capturing(), "graphReplay", "cannot replay a graph while a capture is open");
+    for (const RecordedOp& r : graph->ops) submit(r.op, r.work);
   }
 
   void synchronize() override {
@@ -683,7 +694,9 @@ void cudaFill(void* dst, int deviceIndex, const void* pattern, size_t patternByt
               "expected a pattern of 1, 2 or 4 bytes, got " << patternBytes);
   uint32_t bits = 0;
   std::memcpy(&bits, pattern, patternBytes);
-  d.streamObj->submit(op, [&] { cuda::fillPattern(dst, bits, int(patternBytes), int64_t(count), d.stream); });
+  // By value: a capture (op_graph.h) keeps this work and runs it again later.
+  cudaStream_t stream = d.stream;
+  d.streamObj->submit(op, [=] { cuda::fillPattern(dst, bits, int(patternBytes), int64_t(count), stream); });
 }
 
 void cudaUpload(void* dst, int deviceIndex, const void* src, size_t bytes) {

@@ -44,17 +44,44 @@ void permuteOp(const TensorRef& out, const TensorRef& x, const std::vector<int>&
            streamNanos(x.numel(), 1.0));
 }
 
-void cacheWriteOp(const TensorRef& dst, const TensorRef& src, const std::vector<int64_t>& start,
-                  const std::vector<int64_t>& count) {
-  const char* op = "cacheWrite";
+namespace {
+
+// dst [B, H, L, D] and src [B, H, T, D] of one dtype and device.
+void checkCacheWrite(const char* op, const TensorRef& dst, const TensorRef& src) {
   requireRank(op, "dst", dst, 4);
   requireRank(op, "src", src, 4);
   requireSameDType(op, "src", src, dst, "dst");
   requireSameDevice(op, "src", src, dst.device());
+  GLM_REQUIRE(src.shape[0] == dst.shape[0] && src.shape[1] == dst.shape[1] && src.shape[3] == dst.shape[3], op,
+              "argument 'src': expected shape [" << dst.shape[0] << ", " << dst.shape[1] << ", T, " << dst.shape[3]
+                                                 << "] (dst is " << shapeStr(dst.shape) << "), got " << shapeStr(src.shape));
+  requireNoOverlap(op, "dst", dst, "src", src);
+}
+
+}  // namespace
+
+void cacheWriteAtOp(const TensorRef& dst, const TensorRef& src, const TensorRef& positions) {
+  const char* op = "cacheWrite";
+  checkCacheWrite(op, dst, src);
   const int64_t B = dst.shape[0], H = dst.shape[1], L = dst.shape[2], D = dst.shape[3], T = src.shape[2];
-  GLM_REQUIRE(src.shape[0] == B && src.shape[1] == H && src.shape[3] == D, op,
-              "argument 'src': expected shape [" << B << ", " << H << ", T, " << D << "] (dst is " << shapeStr(dst.shape)
-                                                 << "), got " << shapeStr(src.shape));
+  requireDType(op, "positions", positions, {DType::I32});
+  requireSameDevice(op, "positions", positions, dst.device());
+  requireShape(op, "positions", positions, {B});
+  requireNoOverlap(op, "dst", dst, "positions", positions);
+  const int64_t elemSize = int64_t(dtypeSize(dst.dtype));
+  dispatch(op, dst.device(),
+           [=] { cpu::cacheWriteAt(dst.raw(), src.raw(), elemSize, B, H, L, T, D, positions.data<int32_t>()); },
+           GLM_CUDA_WORK([=](void* s) {
+             cuda::cacheWriteAt(dst.raw(), src.raw(), elemSize, B, H, L, T, D, positions.data<int32_t>(), s);
+           }),
+           streamNanos(B * H * T * D, 0.25));
+}
+
+void cacheWriteOp(const TensorRef& dst, const TensorRef& src, const std::vector<int64_t>& start,
+                  const std::vector<int64_t>& count) {
+  const char* op = "cacheWrite";
+  checkCacheWrite(op, dst, src);
+  const int64_t B = dst.shape[0], H = dst.shape[1], L = dst.shape[2], D = dst.shape[3], T = src.shape[2];
   GLM_REQUIRE(int64_t(start.size()) == B, op, "argument 'start': expected " << B << " values (one per row), got " << start.size());
   GLM_REQUIRE(int64_t(count.size()) == B, op, "argument 'count': expected " << B << " values (one per row), got " << count.size());
   for (int64_t b = 0; b < B; b++) {
@@ -64,7 +91,6 @@ void cacheWriteOp(const TensorRef& dst, const TensorRef& src, const std::vector<
                 "argument 'start': row " << b << " writes positions [" << start[b] << ", " << start[b] + count[b]
                                          << "), outside the cache's [0, " << L << ")");
   }
-  requireNoOverlap(op, "dst", dst, "src", src);
   const int64_t elemSize = int64_t(dtypeSize(dst.dtype));
   int64_t moved = 0;
   for (int64_t c : count) moved += c * H * D;

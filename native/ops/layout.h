@@ -15,5 +15,9 @@ void permuteOp(const TensorRef& out, const TensorRef& x, const std::vector<int>&
 // positions must fit in L.
 void cacheWriteOp(const TensorRef& dst, const TensorRef& src, const std::vector<int64_t>& start,
                   const std::vector<int64_t>& count);
+// The same with every row writing all T of src's positions, row b from positions[b] (i32 [B] on
+// dst's device, read when the op runs: the cache lengths of a replayed op graph). A row whose
+// positions do not fit is a deferred error of the op, raised at the next synchronisation point.
+void cacheWriteAtOp(const TensorRef& dst, const TensorRef& src, const TensorRef& positions);
 
 }  // namespace glm

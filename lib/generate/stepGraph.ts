@@ -1,0 +1,82 @@
+/**
+ * The one-token decoding step of a GPT as a replayed op graph (lib/graph.ts): the first step is
+ * captured (it runs as it is recorded), every later one uploads three small inputs (the rows' next
+ * tokens, their cache lengths, and those plus one) and replays. The JS thread then spends a few
+ * microseconds a step instead of submitting ~30 ops per layer, which on a small machine left the
+ * step's matrix products a core short.
+ *
+ * The step reads its cache positions from device tensors (GPT.forwardStepAt), so a replay writes
+ * each row's keys and values where its cache now ends and attends over its own length, whatever
+ * happened to the cache between steps (a row emptied, a row restarted by a prefill): the host
+ * lengths stay the truth, mirrored into the inputs before each replay. Models with rotary positions
+ * take the eager path (their angles are host numbers); so does GLM_DECODE_GRAPH=0.
+ */
+import { argError } from '../errors';
+import { OpGraph, upload } from '../graph';
+import type { GPT, KVCache } from '../models/gpt';
+import { keep, scope } from '../scope';
+import { Tensor } from '../tensor';
+
+/** Whether decoding `model` can go through a step graph (else forwardCached one step at a time). */
+export function stepGraphSupported(model: GPT): boolean {
+  return model.config.positional !== 'rope' && process.env.GLM_DECODE_GRAPH !== '0';
+}
+
+/** One-token steps of every row of `cache`, each returning the logits [B, V]; see the file comment. */
+export class DecodeStepGraph {
+  private readonly model: GPT;
+  private readonly cache: KVCache;
+  private readonly autocast: 'bf16' | undefined;
+  private readonly ids: Tensor;
+  private readonly positions: Tensor;
+  private readonly keyLengths: Tensor;
+  private graph: OpGraph | null = null;
+  private logits: Tensor | null = null;
+
+  constructor(model: GPT, cache: KVCache, autocast?: 'bf16') {
+    if (!stepGraphSupported(model)) throw argError('DecodeStepGraph', 'model', 'a model with learned or sinusoidal positions', model.config.positional);
+    this.model = model;
+    this.cache = cache;
+    this.autocast = autocast;
+    const B = cache.batchSize, device = model.device;
+    this.ids = keep(Tensor.empty([B, 1], { dtype: 'i32', device }));
+    this.positions = keep(Tensor.empty([B], { dtype: 'i32', device }));
+    this.keyLengths = keep(Tensor.empty([B], { dtype: 'i32', device }));
+  }
+
+  /**
+   * Feeds ids[b] to row b (at the end of its cache) and returns the logits [B, V]: a tensor this
+   * object owns and overwrites at the next step (read it, or copy it, before then; do not dispose it).
+   */
+  step(ids: Int32Array): Tensor {
+    const op = 'DecodeStepGraph.step';
+    const cache = this.cache;
+    cache.checkLive(op);
+    const B = cache.batchSize;
+    if (!(ids instanceof Int32Array) || ids.length !== B) throw argError(op, 'ids', `an Int32Array of ${B} token ids`, `${ids?.length} values`);
+    const lengths = cache.lengths;
+    lengths.forEach((n, b) => {
+      if (n >= cache.maxLength) throw argError(op, 'ids', `room in row ${b}'s cache for one more token`, `a full cache (${n} of ${cache.maxLength})`);
+    });
+    upload(this.ids, ids);
+    upload(this.positions, Int32Array.from(lengths));
+    upload(this.keyLengths, Int32Array.from(lengths, (n) => n + 1));
+    if (this.graph) this.graph.replay();
+    else {
+      const { graph, result } = OpGraph.capture(this.model.device, () =>
+        scope(() => this.model.forwardStepAt(this.ids, cache, this.positions, this.keyLengths, this.autocast)));
+      this.graph = graph;
+      this.logits = keep(result);
+    }
+    cache.advance(new Array<number>(B).fill(1));
+    return this.logits!;
+  }
+
+  /** Frees the graph (and the buffers it pins), its inputs and its logits. */
+  dispose(): void {
+    this.graph?.dispose();
+    this.graph = null;
+    for (const t of [this.ids, this.positions, this.keyLengths, this.logits]) t?.dispose();
+    this.logits = null;
+  }
+}
