@@ -151,6 +151,22 @@ deviceSuites('tensor', (test, device) => {
     assert.ok(m1.systemAllocCount - m0.systemAllocCount <= 1, 'at most one system allocation for five same-size tensors');
   });
 
+  test('a request takes a cached block up to a quarter larger than its size class, not a larger one', () => {
+    glm.synchronize(device);
+    glm.emptyCache(device);  // only this test's blocks are cached from here on
+    const sys = () => glm.memory(device).systemAllocCount;
+    const s0 = sys();
+    Tensor.empty([120000], { device }).dispose();  // 480,000 bytes: a new block of that class
+    assert.is(sys() - s0, 1);
+    const a0 = glm.memory(device).allocated;
+    const fits = Tensor.empty([100000], { device });  // class 400,384: the 480,256-byte block is <= 1.25x
+    assert.is(sys() - s0, 1, 'a slightly smaller request reuses the cached block');
+    assert.is(glm.memory(device).allocated - a0, 480256, 'and counts as the whole block it holds');
+    fits.dispose();
+    Tensor.empty([90000], { device }).dispose();  // class 360,448: 480,000 is more than 1.25x
+    assert.is(sys() - s0, 2, 'a block over a quarter larger is left for requests it fits');
+  });
+
   test('bad arguments name the op, the argument, expected and actual', async () => {
     await assertThrows(() => Tensor.from([1, 2, 3], [2, 2], { device }), 'Tensor.from', "'data'", '4 elements', '3');
     await assertThrows(() => Tensor.from([1], [1], { dtype: 'f64' as never, device }), "'dtype'", '"f64"');

@@ -20,11 +20,16 @@ size_t CachingAllocator::roundSize(size_t bytes) {
 }
 
 void* CachingAllocator::allocate(size_t bytes) {
-  const size_t size = roundSize(bytes);
+  size_t size = roundSize(bytes);
   std::lock_guard<std::mutex> lock(mutex_);
   void* ptr = nullptr;
-  auto it = freeBlocks_.find(size);
-  if (it != freeBlocks_.end()) {
+  // Best fit within a quarter more than asked: shapes that grow a little every call (a decode that
+  // recomputes a window one token longer each step) reuse the blocks the previous call freed instead
+  // of taking new memory from the system each time, first-touch page faults included, while the cache
+  // kept every old size (exact size-class matches only: 512-byte classes below 1 MiB).
+  auto it = freeBlocks_.lower_bound(size);
+  if (it != freeBlocks_.end() && it->first <= size + size / 4) {
+    size = it->first;
     ptr = it->second;
     freeBlocks_.erase(it);
   } else {

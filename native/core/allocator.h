@@ -1,6 +1,7 @@
 // A caching allocator per device, in the manner of PyTorch's: freed blocks go back to free lists keyed
 // by a rounded size class, so a training step that frees and re-allocates the same shapes every
-// iteration reuses the same blocks instead of calling malloc/cudaMalloc again.
+// iteration reuses the same blocks instead of calling malloc/cudaMalloc again. A request takes the
+// smallest cached block of its class or larger, up to a quarter more than the class (best fit).
 #pragma once
 #include <cstddef>
 #include <cstdint>
