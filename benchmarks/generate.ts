@@ -41,7 +41,9 @@ async function benchPreset(preset: GPTPresetName): Promise<Record<string, unknow
   const ours: CaseResult[] = [];
   const jobDir = writeDecodeJob('glm-generate-bench-', model, prompts, { model: config, cases, promptLength });
   try {
-    await decodeOurs(model, prompts, promptLength, { batch: 1, cache: true, newTokens: 3 });  // warm-up: first-touch allocations
+    // Warm-up at both batch sizes (first-touch allocations; a first batch-8 prefill ran 2-4x its later
+    // time here, and the twin does the same).
+    for (const batch of [1, 8]) await decodeOurs(model, prompts, promptLength, { batch, cache: true, newTokens: 3 });
     for (const c of cases) ours.push(await decodeOurs(model, prompts, promptLength, c));
   } finally {
     model.dispose();

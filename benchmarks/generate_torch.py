@@ -78,7 +78,8 @@ def main():
     model = GPT(c)
     model.load_ours(read_safetensors(os.path.join(job_dir, 'weights.safetensors')))
     model.eval()
-    run_case(model, prompts, {'batch': 1, 'cache': True, 'newTokens': 3})  # warm-up: first-touch allocations
+    for batch in (1, 8):  # warm-up at both batch sizes: first-touch allocations (as generate.ts)
+        run_case(model, prompts, {'batch': batch, 'cache': True, 'newTokens': 3})
     results = [run_case(model, prompts, case) for case in job['cases']]
     print(json.dumps({'version': torch.__version__, 'results': results}))
 
