@@ -15,6 +15,7 @@ import { pickTokens } from '../lib/generate/pickTokens';
 import { DecodeStepGraph, stepGraphSupported } from '../lib/generate/stepGraph';
 import { saveTensorsSync } from '../lib/io/tensors';
 import type { GPT } from '../lib/models/gpt';
+import { CastCache } from '../lib/nn/context';
 import { Random } from '../lib/random';
 import { scope } from '../lib/scope';
 import { Tensor } from '../lib/tensor';
@@ -56,9 +57,12 @@ export async function decodeOurs(model: GPT, prompts: Int32Array, promptLength: 
   const rows: number[][] = Array.from({ length: B }, () => []);
   const window = Int32Array.from(prompts.subarray(0, B * P));
   const cache = c.cache ? model.createCache(B, P + c.newTokens, autocast ? { autocast } : {}) : null;
+  // As lib/generate: under autocast the cached passes read bf16 copies of the weights made once; cached
+  // one-token steps replay a captured graph (GLM_DECODE_GRAPH=0: eager).
+  const casts = cache && autocast ? new CastCache(model.parameters(), autocast) : null;
   const opts = autocast ? { autocast } : {};
-  // Cached one-token steps replay a captured graph, as lib/generate's do (GLM_DECODE_GRAPH=0: eager).
-  const graph = cache && stepGraphSupported(model) ? new DecodeStepGraph(model, cache, autocast) : null;
+  const cachedOpts = casts ? { ...opts, casts } : opts;
+  const graph = cache && stepGraphSupported(model) ? new DecodeStepGraph(model, cache, autocast, casts ?? undefined) : null;
   let prefillMs = 0;
   const steps: number[] = [];
   try {
@@ -69,7 +73,7 @@ export async function decodeOurs(model: GPT, prompts: Int32Array, promptLength: 
       const t = i === 0 ? P : 1;
       const fromGraph = graph !== null && i > 0;
       const logits = fromGraph ? graph.step(last) : scope(() => noGrad(() => {
-        if (cache) return model.forwardCached(Tensor.from(i === 0 ? window : last, [B, t], { dtype: 'i32', device }), cache, { last: true, ...opts });
+        if (cache) return model.forwardCached(Tensor.from(i === 0 ? window : last, [B, t], { dtype: 'i32', device }), cache, { last: true, ...cachedOpts });
         return model.logitsLast(Tensor.from(seq, [B, seq.length / B], { dtype: 'i32', device }), opts);
       }));
       const next = await pickTokens(logits, GREEDY, null, seeds, rows.map((r) => r.length));
@@ -90,6 +94,7 @@ export async function decodeOurs(model: GPT, prompts: Int32Array, promptLength: 
     }
   } finally {
     graph?.dispose();
+    casts?.dispose();
     cache?.dispose();
   }
   const stepMs = median(steps);

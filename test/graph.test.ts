@@ -15,6 +15,7 @@ import { DecodeStepGraph, stepGraphSupported } from '../lib/generate/stepGraph';
 import { OpGraph, upload } from '../lib/graph';
 import { noGrad, scope, Tensor } from '../lib/index';
 import { GPT, GPTConfig } from '../lib/models/gpt';
+import { CastCache } from '../lib/nn/context';
 import { writeCacheAt } from '../lib/nn/kvCache';
 import { add } from '../lib/ops/elementwise';
 import { matmul } from '../lib/ops/matmul';
@@ -228,10 +229,45 @@ deviceSuites('decode step graph', (test, device) => {
       }
     };
     // 40 tokens from prompts of up to 10 in a 24-token block: every row slides (a restart prefill) on the way.
-    for (const opts of [{ temperature: 0 }, { temperature: 0.9, topK: 5, seed: 3, repetitionPenalty: 1.3 }]) {
+    for (const opts of [{ temperature: 0 }, { temperature: 0.9, topK: 5, seed: 3, repetitionPenalty: 1.3 }, { temperature: 0, autocast: 'bf16' }]) {
       const a = await run(true, opts), b = await run(false, opts);
       assert.equal(a, b, `same output for ${JSON.stringify(opts)}`);
     }
+    model.dispose();
+  });
+
+  test('a CastCache: bf16 passes read its copies (the same logits as casting per pass, no cast recorded per step, copies kept)', async () => {
+    const r = rng();
+    const model = randomModel(BASE, r, device);
+    const casts = new CastCache(model.parameters());
+    const prompt = [Array.from(r.ints(4, 0, 13)), Array.from(r.ints(4, 0, 13))];
+    const caches = [0, 1, 2, 3].map(() => model.createCache(2, 16, { autocast: 'bf16' }));
+    const [plain, cached] = await Promise.all([undefined, casts].map(async (c, i) => {
+      const l = model.forwardCached(idsOf(prompt, device), caches[i], { last: true, autocast: 'bf16', ...(c ? { casts: c } : {}) });
+      const out = await l.toArray();
+      l.dispose();
+      return out;
+    }));
+    assert.equal(Array.from(cached), Array.from(plain), 'prefill logits with the copies = with casts in the pass');
+    for (const c of caches.slice(2)) model.forwardCached(idsOf(prompt, device), c, { last: true, autocast: 'bf16' }).dispose();
+    const perStep = new DecodeStepGraph(model, caches[2], 'bf16');
+    const withCopies = new DecodeStepGraph(model, caches[3], 'bf16', casts);
+    for (let step = 0; step < 3; step++) {
+      const next = Int32Array.from([r.int(0, 13), r.int(0, 13)]);
+      const a = await perStep.step(next).toArray(), b = await withCopies.step(next).toArray();
+      assert.equal(Array.from(b), Array.from(a), `step ${step}`);
+    }
+    // One cast per linear weight and bias and one for the tied head, recorded only without the copies.
+    const casted = model.parameters().filter((p) => p.rank === 2 && p !== model.wpe?.weight).length + model.h.length * 4;
+    assert.is(perStep.opCount - withCopies.opCount, casted, `ops per step: ${perStep.opCount} with casts, ${withCopies.opCount} with the copies`);
+    assert.ok(!casts.get(model.h[0].attn.c_attn.weight)!.disposed, 'the passes leave the copies alone');
+    const f32Cache = model.createCache(2, 4);
+    await assertThrows(() => model.forwardCached(idsOf([[1], [2]], device), f32Cache, { casts }), 'opts.casts', 'none', 'one of bf16');
+    f32Cache.dispose();
+    await assertThrows(() => model.forwardCached(idsOf([[1], [2]], device), caches[0], { autocast: 'bf16', casts: {} as never }), 'opts.casts', 'CastCache');
+    for (const x of [perStep, withCopies, ...caches]) x.dispose();
+    casts.dispose();
+    assert.ok(casts.get(model.h[0].attn.c_attn.weight) === undefined);
     model.dispose();
   });
 

@@ -16,6 +16,7 @@
  * step and row; it is freed with the cache however the loop ends.
  */
 import type { GPT } from '../models/gpt';
+import { CastCache } from '../nn/context';
 import { scope } from '../scope';
 import { Tensor } from '../tensor';
 import type { Tokenizer } from '../tokenizer';
@@ -68,14 +69,18 @@ export async function* decodeRows(model: GPT, tokenizer: Tokenizer, prompts: rea
   // prefill's (and the eager path's) are disposed here.
   let graph: DecodeStepGraph | null = null;
   let ownLogits = true;
+  // Under autocast the weights are cast to bf16 once for the whole call, not in every step.
+  let casts: CastCache | null = null;
   try {
-    if (stepGraphSupported(model)) graph = new DecodeStepGraph(model, cache, autocast);
+    if (autocast) casts = new CastCache(model.parameters(), autocast);
+    const c = casts ? { casts } : {};
+    if (stepGraphSupported(model)) graph = new DecodeStepGraph(model, cache, autocast, casts ?? undefined);
     if (o.logitBias) bias = logitBiasTensor(o.logitBias, model.config.vocabSize, device);
     const T = Math.max(...prompts.map((p) => p.length));
     const padded = new Int32Array(B * T);
     prompts.forEach((p, b) => padded.set(p, b * T));
     logits = scope(() => model.forwardCached(Tensor.from(padded, [B, T], { dtype: 'i32', device }), cache,
-      { counts: prompts.map((p) => p.length), last: true, autocast }));
+      { counts: prompts.map((p) => p.length), last: true, autocast, ...c }));
     for (;;) {
       const histories = usesHistory(o) ? prompts.map((p, b) => p.concat(gen[b])) : null;
       const next = await pickTokens(logits, o, histories, seeds, gen.map((g) => g.length), bias);
@@ -109,16 +114,17 @@ export async function* decodeRows(model: GPT, tokenizer: Tokenizer, prompts: rea
           continue;
         }
         feed[b] = gen[b][gen[b].length - 1];
-        if (cache.lengths[b] === block) restartRow(model, cache, b, prompts[b].concat(gen[b]), autocast);
+        if (cache.lengths[b] === block) restartRow(model, cache, b, prompts[b].concat(gen[b]), autocast, casts);
       }
       ownLogits = !graph;
       logits = graph ? graph.step(feed)
-        : scope(() => model.forwardCached(Tensor.from(feed, [B, 1], { dtype: 'i32', device }), cache, { last: true, autocast }));
+        : scope(() => model.forwardCached(Tensor.from(feed, [B, 1], { dtype: 'i32', device }), cache, { last: true, autocast, ...c }));
     }
     return gen.map((tokens, b) => ({ tokens, finishReason: finish[b]! }));
   } finally {
     if (ownLogits) logits?.dispose();
     graph?.dispose();
+    casts?.dispose();
     bias?.dispose();
     cache.dispose();
   }
@@ -132,12 +138,14 @@ export function logitBiasTensor(entries: ReadonlyMap<number, number>, V: number,
 }
 
 /** Slides a full row: its cache restarts with the ⌊blockSize/2⌋ - 1 tokens before the newest (fed next). */
-function restartRow(model: GPT, cache: ReturnType<GPT['createCache']>, row: number, seq: readonly number[], autocast: 'bf16' | undefined): void {
+function restartRow(model: GPT, cache: ReturnType<GPT['createCache']>, row: number, seq: readonly number[], autocast: 'bf16' | undefined,
+  casts: CastCache | null): void {
   const keep = Math.max(1, Math.floor(model.config.blockSize / 2));
   cache.truncate(0, row);
   const context = seq.slice(seq.length - keep, seq.length - 1);
   if (context.length === 0) return;
   const sub = cache.rows(row, 1);
-  scope(() => model.forwardCached(Tensor.from(Int32Array.from(context), [1, context.length], { dtype: 'i32', device: model.device }), sub, { last: true, autocast })).dispose();
+  scope(() => model.forwardCached(Tensor.from(Int32Array.from(context), [1, context.length], { dtype: 'i32', device: model.device }), sub,
+    { last: true, autocast, ...(casts ? { casts } : {}) })).dispose();
   sub.dispose();
 }

@@ -14,6 +14,7 @@
 import { argError } from '../errors';
 import { OpGraph, upload } from '../graph';
 import type { GPT, KVCache } from '../models/gpt';
+import type { CastCache } from '../nn/context';
 import { keep, scope } from '../scope';
 import { Tensor } from '../tensor';
 
@@ -27,17 +28,20 @@ export class DecodeStepGraph {
   private readonly model: GPT;
   private readonly cache: KVCache;
   private readonly autocast: 'bf16' | undefined;
+  private readonly casts: CastCache | undefined;
   private readonly ids: Tensor;
   private readonly positions: Tensor;
   private readonly keyLengths: Tensor;
   private graph: OpGraph | null = null;
   private logits: Tensor | null = null;
 
-  constructor(model: GPT, cache: KVCache, autocast?: 'bf16') {
+  /** `casts`: with autocast, the bf16 copies of the model's parameters the step reads (else it casts them every step). */
+  constructor(model: GPT, cache: KVCache, autocast?: 'bf16', casts?: CastCache) {
     if (!stepGraphSupported(model)) throw argError('DecodeStepGraph', 'model', 'a model with learned or sinusoidal positions', model.config.positional);
     this.model = model;
     this.cache = cache;
     this.autocast = autocast;
+    this.casts = casts;
     const B = cache.batchSize, device = model.device;
     this.ids = keep(Tensor.empty([B, 1], { dtype: 'i32', device }));
     this.positions = keep(Tensor.empty([B], { dtype: 'i32', device }));
@@ -64,12 +68,17 @@ export class DecodeStepGraph {
     if (this.graph) this.graph.replay();
     else {
       const { graph, result } = OpGraph.capture(this.model.device, () =>
-        scope(() => this.model.forwardStepAt(this.ids, cache, this.positions, this.keyLengths, this.autocast)));
+        scope(() => this.model.forwardStepAt(this.ids, cache, this.positions, this.keyLengths, this.autocast, this.casts)));
       this.graph = graph;
       this.logits = keep(result);
     }
     cache.advance(new Array<number>(B).fill(1));
     return this.logits!;
+  }
+
+  /** Ops recorded for a step (0 before the first step). */
+  get opCount(): number {
+    return this.graph?.opCount ?? 0;
   }
 
   /** Frees the graph (and the buffers it pins), its inputs and its logits. */

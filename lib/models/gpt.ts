@@ -12,7 +12,7 @@ import { noGrad } from '../autograd';
 import { argError, describe, GlmError } from '../errors';
 import { native } from '../native';
 import { Block } from '../nn/block';
-import { ForwardContext } from '../nn/context';
+import { CastCache, ForwardContext } from '../nn/context';
 import { Embedding } from '../nn/embedding';
 import { CacheStep, KVCache } from '../nn/kvCache';
 import { LayerNorm } from '../nn/layerNorm';
@@ -70,7 +70,7 @@ export interface GPTOutput {
 }
 
 const FORWARD_KEYS = ['training', 'dropoutSeed', 'autocast', 'logits'];
-const CACHED_KEYS = ['autocast', 'counts', 'last'];
+const CACHED_KEYS = ['autocast', 'counts', 'last', 'casts'];
 
 /** Options of {@link GPT.createCache}. */
 export interface CreateCacheOptions {
@@ -89,6 +89,11 @@ export interface ForwardCachedOptions {
   counts?: readonly number[];
   /** Return only the logits of each row's last real token, [B, V] (default false: [B, T, V]). */
   last?: boolean;
+  /**
+   * With autocast: bf16 copies of this model's parameters made once (new CastCache(model.parameters())),
+   * used instead of casting every weight in every call. Valid while the weights do not change.
+   */
+  casts?: CastCache;
 }
 
 /** A GPT language model holding its parameters (f32 master weights) on one device. */
@@ -252,6 +257,8 @@ export class GPT extends Module {
     const dtype = opts.autocast ?? 'f32';
     if (cache.dtype !== dtype) throw argError(op, 'opts.autocast', `${cache.dtype === 'bf16' ? "'bf16'" : 'none'} (the cache holds ${cache.dtype})`, describe(opts.autocast));
     if (opts.last !== undefined && typeof opts.last !== 'boolean') throw argError(op, 'opts.last', 'a boolean', describe(opts.last));
+    if (opts.casts !== undefined && (!(opts.casts instanceof CastCache) || opts.casts.dtype !== opts.autocast))
+      throw argError(op, 'opts.casts', `a CastCache of this autocast dtype (${opts.autocast ?? 'none: no casts'})`, opts.casts instanceof CastCache ? `one of ${opts.casts.dtype}` : describe(opts.casts));
     let counts: number[];
     if (opts.counts === undefined) counts = new Array<number>(B).fill(T);
     else {
@@ -272,9 +279,9 @@ export class GPT extends Module {
       // Several tokens after different (or non-empty, partly padded) prefixes would need per-row query
       // alignments: such rows run one at a time, each with exactly its real tokens.
       if (T > 1 && (uniform === null || (uniform > 0 && counts.some((n) => n < T))))
-        return this.forwardCachedByRow(idx, cache, counts, last, opts.autocast);
+        return this.forwardCachedByRow(idx, cache, counts, last, opts.autocast, opts.casts);
       const keyLengths = Tensor.from(Int32Array.from(start, (s, b) => s + counts[b]), [B], { dtype: 'i32', device: this.device });
-      const logits = this.cachedPass(idx, cache, { start, count: counts, uniformStart: uniform, keyLengths }, last, opts.autocast);
+      const logits = this.cachedPass(idx, cache, { start, count: counts, uniformStart: uniform, keyLengths }, last, opts.autocast, opts.casts);
       keyLengths.dispose();
       cache.advance(counts);
       return logits;
@@ -289,18 +296,18 @@ export class GPT extends Module {
    * this call replays as any later step once the inputs are uploaded; the cache's host lengths are
    * the caller's to advance. Not for rope models (their angles are host numbers).
    */
-  forwardStepAt(idx: Tensor, cache: KVCache, positions: Tensor, keyLengths: Tensor, autocast?: 'bf16'): Tensor {
+  forwardStepAt(idx: Tensor, cache: KVCache, positions: Tensor, keyLengths: Tensor, autocast?: 'bf16', casts?: CastCache): Tensor {
     const B = idx.shape[0];
     if (this.config.positional === 'rope') throw argError('GPT.forwardStepAt', 'this', 'a model with learned or sinusoidal positions', 'rope');
     const none = new Array<number>(B).fill(0);
-    return noGrad(() => this.cachedPass(idx, cache, { start: none, count: none.map(() => 1), uniformStart: null, keyLengths, positions }, true, autocast));
+    return noGrad(() => this.cachedPass(idx, cache, { start: none, count: none.map(() => 1), uniformStart: null, keyLengths, positions }, true, autocast, casts));
   }
 
   /** The blocks over a cached step, then ln_f and the head: logits [B, T, V], or [B, V] of each row's last real token. */
-  private cachedPass(idx: Tensor, cache: KVCache, step: CacheStep, last: boolean, autocast: 'bf16' | undefined): Tensor {
+  private cachedPass(idx: Tensor, cache: KVCache, step: CacheStep, last: boolean, autocast: 'bf16' | undefined, casts?: CastCache): Tensor {
     const [B, T] = idx.shape;
     const nEmbd = this.config.nEmbd;
-    const ctx = new ForwardContext({ autocast });
+    const ctx = new ForwardContext({ autocast, casts });
     let x = this.embed(idx, step, ctx);
     for (let i = 0; i < this.h.length; i++) {
       const next = this.h[i].forwardCached(x, cache.layer(i), step, ctx);
@@ -325,7 +332,7 @@ export class GPT extends Module {
   }
 
   /** forwardCached of rows with different cache lengths and T > 1: one row at a time, logits reassembled. */
-  private forwardCachedByRow(idx: Tensor, cache: KVCache, counts: number[], last: boolean, autocast: 'bf16' | undefined): Tensor {
+  private forwardCachedByRow(idx: Tensor, cache: KVCache, counts: number[], last: boolean, autocast: 'bf16' | undefined, casts?: CastCache): Tensor {
     const [B, T] = idx.shape;
     const V = this.config.vocabSize;
     const per = last ? V : T * V;
@@ -335,7 +342,7 @@ export class GPT extends Module {
       const n = counts[b];
       const row = new Tensor(nat.view(idx.handle, [1, n], b * T));
       const sub = cache.rows(b, 1);
-      const logits = this.forwardCached(row, sub, { autocast, last });
+      const logits = this.forwardCached(row, sub, { autocast, last, ...(casts ? { casts } : {}) });
       sub.dispose();
       row.dispose();
       out ??= Tensor.empty(last ? [B, V] : [B, T, V], { dtype: logits.dtype, device: this.device });
@@ -489,7 +496,7 @@ export class GPT extends Module {
   /** The tied head: h [..., C] → logits [..., V] = h·wteᵀ, in the compute dtype. */
   private head(h: Tensor, ctx: ForwardContext): Tensor {
     const hc = ctx.compute(h);
-    const w = ctx.compute(this.wte.weight);
+    const w = ctx.computeParam(this.wte.weight);
     const logits = matmul(hc, w, { transB: true });
     ctx.release([hc, w], h, this.wte.weight);
     return logits;

@@ -4,7 +4,8 @@
  * settings with a counter that gives each dropout site of the pass its own mask, and whether
  * intermediates may be freed as soon as they are consumed (only when nothing records a tape).
  */
-import { isGradEnabled } from '../autograd';
+import { isGradEnabled, noGrad } from '../autograd';
+import { keep } from '../scope';
 import { fmix32 } from '../random';
 import type { AttentionMask } from '../ops/attention';
 import { Tensor } from '../tensor';
@@ -28,6 +29,50 @@ export interface ForwardContextOptions {
   attentionMask?: AttentionMask;
   /** i32 [B]: per row, keys at positions >= keyLengths[b] are right padding that no query sees. */
   keyLengths?: Tensor | null;
+  /** Compute-dtype copies of the parameters to use instead of casting them (inference only). */
+  casts?: CastCache | null;
+}
+
+/**
+ * Compute-dtype copies of parameters, made once: under autocast every pass would otherwise cast each
+ * f32 master weight again (a decode step read it as f32, wrote it as bf16 and the product read that
+ * back: three times the traffic of the product alone). For inference while the parameters do not
+ * change, e.g. one generation call (lib/generate makes one per call and frees it); passes that record
+ * a tape ignore it, so master weights still get their gradients. dispose() frees the copies.
+ */
+export class CastCache {
+  readonly dtype: 'bf16';
+  private readonly copies = new Map<Tensor, Tensor>();
+  private readonly values = new Set<Tensor>();
+
+  /** Casts every f32 tensor of `params` to `dtype` now. */
+  constructor(params: Iterable<Tensor>, dtype: 'bf16' = 'bf16') {
+    this.dtype = dtype;
+    noGrad(() => {
+      for (const p of params) {
+        if (p.dtype !== 'f32' || this.copies.has(p)) continue;
+        const copy = keep(p.cast(dtype));
+        this.copies.set(p, copy);
+        this.values.add(copy);
+      }
+    });
+  }
+
+  /** The copy of `t`, if it was one of the parameters. */
+  get(t: Tensor): Tensor | undefined {
+    return this.copies.get(t);
+  }
+
+  /** Whether `t` is one of the copies (which passes must not free). */
+  holds(t: Tensor): boolean {
+    return this.values.has(t);
+  }
+
+  dispose(): void {
+    for (const t of this.values) t.dispose();
+    this.values.clear();
+    this.copies.clear();
+  }
 }
 
 
@@ -50,6 +95,7 @@ export class ForwardContext {
   readonly attentionMask: AttentionMask;
   /** Per-row key lengths (right padding), or null when every key is real. */
   readonly keyLengths: Tensor | null;
+  private readonly casts: CastCache | null;
   private readonly dropoutSeed: number;
   private site = 0;
 
@@ -59,11 +105,21 @@ export class ForwardContext {
     this.keyLengths = opts.keyLengths ?? null;
     this.dropoutP = opts.dropout ?? 0;
     this.dropoutSeed = opts.dropoutSeed ?? 0;
+    this.casts = opts.casts ?? null;
   }
 
   /** t in the compute dtype (t itself when it already is); differentiable, so f32 master weights get f32 grads. */
   compute(t: Tensor): Tensor {
     return t.cast(this.computeDType);
+  }
+
+  /** A parameter in the compute dtype: its cached copy when the pass has a CastCache and records no tape, else compute(t). */
+  computeParam(t: Tensor): Tensor {
+    if (this.casts && this.casts.dtype === this.computeDType && !isGradEnabled()) {
+      const copy = this.casts.get(t);
+      if (copy) return copy;
+    }
+    return this.compute(t);
   }
 
   /** Residual dropout at the next site of the pass (x itself when dropout is off). */
@@ -86,6 +142,6 @@ export class ForwardContext {
    */
   release(tensors: readonly (Tensor | null | undefined)[], ...keepers: (Tensor | null | undefined)[]): void {
     if (isGradEnabled()) return;
-    for (const t of tensors) if (t && !keepers.includes(t)) t.dispose();
+    for (const t of tensors) if (t && !keepers.includes(t) && !this.casts?.holds(t)) t.dispose();
   }
 }

@@ -34,8 +34,8 @@ export class Linear extends Module {
   /** x [..., in] → [..., out] in the context's compute dtype; `activation: 'gelu'` fuses GELU into the GEMM. */
   forward(x: Tensor, ctx: ForwardContext = EVAL, activation?: 'gelu'): Tensor {
     const xc = ctx.compute(x);
-    const w = ctx.compute(this.weight);
-    const b = this.bias ? ctx.compute(this.bias) : null;
+    const w = ctx.computeParam(this.weight);
+    const b = this.bias ? ctx.computeParam(this.bias) : null;
     const y = matmul(xc, w, { transB: true, bias: b ?? undefined, activation });
     ctx.release([xc, w, b], x, this.weight, this.bias);
     return y;
