@@ -5,8 +5,8 @@
  * reads, uploads and nested captures are refused while capturing; upload's checks; the cache write
  * at device positions against a plain loop, and its deferred error; replayed decode steps equal the
  * eager forwardCached steps (rows of different lengths, a row emptied and prefilled again, learned
- * and sinusoidal positions, a bf16 cache) and the full recompute; generation is identical with and
- * without the graph; rope models and full caches.
+ * sinusoidal and rotary positions, a bf16 cache) and the full recompute; a CastCache; generation is
+ * identical with and without the graph; full caches.
  */
 import * as assert from 'uvu/assert';
 
@@ -147,7 +147,7 @@ function randomModel(cfg: GPTConfig, r: Rng, device: string): GPT {
 const idsOf = (rows: number[][], device: string) => Tensor.from(Int32Array.from(rows.flat()), [rows.length, rows[0].length], { dtype: 'i32', device });
 
 deviceSuites('decode step graph', (test, device) => {
-  for (const positional of ['learned', 'sinusoidal'] as const) {
+  for (const positional of ['learned', 'sinusoidal', 'rope'] as const) {
     test(`${positional}: replayed steps equal eager steps and the full recompute, through a row emptied and prefilled again`, async () => {
       const cfg = { ...BASE, positional };
       const r = rng();
@@ -271,14 +271,8 @@ deviceSuites('decode step graph', (test, device) => {
     model.dispose();
   });
 
-  test('rope models take the eager path; a full cache is refused before anything runs', async () => {
+  test('a full cache is refused before anything runs', async () => {
     const r = rng();
-    const rope = randomModel({ ...BASE, positional: 'rope' }, r, device);
-    assert.is(stepGraphSupported(rope), false);
-    const ropeCache = rope.createCache(1);
-    await assertThrows(() => new DecodeStepGraph(rope, ropeCache), 'DecodeStepGraph', 'rope');
-    ropeCache.dispose();
-    rope.dispose();
     const model = randomModel(BASE, r, device);
     const cache = model.createCache(2, 4);
     model.forwardCached(idsOf([[1, 2, 3], [4, 5, 6]], device), cache, { last: true }).dispose();

@@ -1,13 +1,15 @@
 /**
  * rope: forward and gradient against the float64 reference over awkward shapes (T = 1, 7, 65;
  * D = 2 .. 256; odd B·H), large positions (the angles are computed in double), finite differences,
- * the positionOffset of KV-cache decoding, bf16, in place, bad input. Re-run at every lower CPU level.
+ * the positionOffset of KV-cache decoding, bf16, in place, bad input; ropeAt (per-item positions from a
+ * device tensor) against the reference item by item, its deferred error and its checks. Re-run at
+ * every lower CPU level.
  */
 import * as assert from 'uvu/assert';
 
 import { Tensor } from '../lib/index';
 import { native, NativeTensor } from '../lib/native';
-import { rope } from '../lib/ops/rope';
+import { rope, ropeAt } from '../lib/ops/rope';
 import { assertClose, assertThrows, tolFor } from './helpers/assert';
 import { deviceSuites } from './helpers/devices';
 import { rng, roundBf16 } from './helpers/random';
@@ -170,6 +172,45 @@ deviceSuites('rope', (test, device) => {
     await assertThrows(() => nat().ropeBackward(h(out), h(Tensor.zeros([1, 2, 3, 9], { device })), 10000, 0), 'ropeBackward', "'dout'", 'even');
     await assertThrows(() => nat().ropeBackward(h(Tensor.empty([1, 2, 3, 4], { device })), h(x), 10000, 0), 'ropeBackward', "'dx'", '[1, 2, 3, 8]');
     if (device !== 'cpu') await assertThrows(() => nat().rope(h(Tensor.empty([1, 2, 3, 8])), h(x), 10000, 0), op, "'out'", device, 'cpu');
+  });
+});
+
+deviceSuites('ropeAt (per-item positions on the device)', (test, device) => {
+  for (const dtype of ['f32', 'bf16'] as const) {
+    const tol = dtype === 'bf16' ? tolFor('bf16') : 1e-6;
+    const prep = (v: Float32Array) => (dtype === 'bf16' ? roundBf16(v) : v);
+    test(`item b is rope at offset positions[b], awkward shapes (${dtype})`, async () => {
+      const r = rng();
+      for (const shape of [...SHAPES, [5, 3, 1, 64], [4, 1, 2, 10]]) {
+        const [B, H, T, D] = shape;
+        const xv = prep(r.normals(numel(shape)));
+        const starts = Array.from({ length: B }, () => [0, r.int(1, 300), r.int(100000, 2000000)][r.int(0, 3)]);
+        const x = Tensor.from(xv, shape, { dtype, device });
+        const pos = Tensor.from(Int32Array.from(starts), [B], { dtype: 'i32', device });
+        const got = await ropeAt(x, pos, { base: 10000 }).toArray();
+        const item = H * T * D;
+        for (let b = 0; b < B; b++)
+          assertClose(got.subarray(b * item, (b + 1) * item), ropeRef(xv.subarray(b * item, (b + 1) * item), [1, H, T, D], 10000, starts[b]), tol,
+            `[${shape}] item ${b} at ${starts[b]}`);
+        x.dispose();
+        pos.dispose();
+      }
+    });
+  }
+
+  test('a position out of range is a deferred error naming the item; bad arguments are refused', async () => {
+    const x = Tensor.from(rng().normals(2 * 2 * 3 * 4), [2, 2, 3, 4], { device });
+    const bad = Tensor.from(Int32Array.from([5, -3]), [2], { dtype: 'i32', device });
+    const y = ropeAt(x, bad);  // checked when it runs: the positions are device data
+    await assertThrows(() => y.toArray(), 'rope', '-3');
+    y.dispose();
+    await assertThrows(() => ropeAt(x, Tensor.zeros([3], { dtype: 'i32', device })), 'ropeAt', "'positions'", '[2]');
+    await assertThrows(() => ropeAt(x, Tensor.zeros([2], { device })), 'ropeAt', "'positions'", 'i32');
+    await assertThrows(() => ropeAt(x, bad, { base: 0 }), 'ropeAt', "'base'");
+    await assertThrows(() => ropeAt(Tensor.zeros([2, 2, 3, 5], { device }), bad), 'ropeAt', "'x'", 'even');
+    const g = Tensor.zeros([2, 2, 3, 4], { device, requiresGrad: true });
+    await assertThrows(() => ropeAt(g, bad), 'ropeAt', 'no backward');
+    for (const t of [x, bad, g]) t.dispose();
   });
 });
 

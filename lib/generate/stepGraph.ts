@@ -8,8 +8,8 @@
  * The step reads its cache positions from device tensors (GPT.forwardStepAt), so a replay writes
  * each row's keys and values where its cache now ends and attends over its own length, whatever
  * happened to the cache between steps (a row emptied, a row restarted by a prefill): the host
- * lengths stay the truth, mirrored into the inputs before each replay. Models with rotary positions
- * take the eager path (their angles are host numbers); so does GLM_DECODE_GRAPH=0.
+ * lengths stay the truth, mirrored into the inputs before each replay (rotary angles too come from
+ * them: ops.ropeAt). GLM_DECODE_GRAPH=0 takes the eager path.
  */
 import { argError } from '../errors';
 import { OpGraph, upload } from '../graph';
@@ -18,9 +18,9 @@ import type { CastCache } from '../nn/context';
 import { keep, scope } from '../scope';
 import { Tensor } from '../tensor';
 
-/** Whether decoding `model` can go through a step graph (else forwardCached one step at a time). */
-export function stepGraphSupported(model: GPT): boolean {
-  return model.config.positional !== 'rope' && process.env.GLM_DECODE_GRAPH !== '0';
+/** Whether decoding `model` goes through a step graph (else forwardCached one step at a time): unless GLM_DECODE_GRAPH=0. */
+export function stepGraphSupported(_model: GPT): boolean {
+  return process.env.GLM_DECODE_GRAPH !== '0';
 }
 
 /** One-token steps of every row of `cache`, each returning the logits [B, V]; see the file comment. */
@@ -37,7 +37,6 @@ export class DecodeStepGraph {
 
   /** `casts`: with autocast, the bf16 copies of the model's parameters the step reads (else it casts them every step). */
   constructor(model: GPT, cache: KVCache, autocast?: 'bf16', casts?: CastCache) {
-    if (!stepGraphSupported(model)) throw argError('DecodeStepGraph', 'model', 'a model with learned or sinusoidal positions', model.config.positional);
     this.model = model;
     this.cache = cache;
     this.autocast = autocast;

@@ -294,11 +294,10 @@ export class GPT extends Module {
    * cache length (where the token goes and its position), keyLengths i32 [B] positions + 1. Returns
    * the logits [B, V]. Nothing here reads a host number that changes between steps, so a capture of
    * this call replays as any later step once the inputs are uploaded; the cache's host lengths are
-   * the caller's to advance. Not for rope models (their angles are host numbers).
+   * the caller's to advance.
    */
   forwardStepAt(idx: Tensor, cache: KVCache, positions: Tensor, keyLengths: Tensor, autocast?: 'bf16', casts?: CastCache): Tensor {
     const B = idx.shape[0];
-    if (this.config.positional === 'rope') throw argError('GPT.forwardStepAt', 'this', 'a model with learned or sinusoidal positions', 'rope');
     const none = new Array<number>(B).fill(0);
     return noGrad(() => this.cachedPass(idx, cache, { start: none, count: none.map(() => 1), uniformStart: null, keyLengths, positions }, true, autocast, casts));
   }

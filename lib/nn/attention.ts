@@ -7,8 +7,8 @@
  * queries attend to everything cached (see kvCache.ts).
  */
 import { argError, describe } from '../errors';
-import { native } from '../native';
 import { attention, MAX_HEAD_DIM } from '../ops/attention';
+import { ropeAt } from '../ops/rope';
 import { permute } from '../ops/layout';
 import { Tensor } from '../tensor';
 import { ForwardContext } from './context';
@@ -68,11 +68,10 @@ export class SelfAttention extends Module {
    */
   forwardCached(x: Tensor, kv: LayerKV, step: CacheStep, ctx: ForwardContext = EVAL): Tensor {
     const T = x.shape[1];
-    // Device positions serve one-token steps without rope (whose angles come from host numbers).
-    if (step.positions && (this.ropeBase !== null || T !== 1))
-      throw argError('SelfAttention.forwardCached', 'step', 'host positions, or device positions for one token per row without rope',
-        `device positions with T = ${T}${this.ropeBase !== null ? ' and rope' : ''}`);
-    const { q, k, v, heads } = this.project(x, ctx, step.uniformStart ?? step.start);
+    // Device positions serve one-token steps (a replayed graph's).
+    if (step.positions && T !== 1)
+      throw argError('SelfAttention.forwardCached', 'step', 'host positions, or device positions for one token per row', `device positions with T = ${T}`);
+    const { q, k, v, heads } = this.project(x, ctx, step.positions ?? step.uniformStart ?? step.start);
     if (step.positions) {
       writeCacheAt(kv.k, k, step.positions);
       writeCacheAt(kv.v, v, step.positions);
@@ -104,8 +103,8 @@ export class SelfAttention extends Module {
     return this.output(y, x.shape, ctx);
   }
 
-  /** q, k, v [B, H, T, D] from x [B, T, C], rope applied at the given position (per row when an array). */
-  private project(x: Tensor, ctx: ForwardContext, position: number | readonly number[]): { q: Tensor; k: Tensor; v: Tensor; heads: Tensor } {
+  /** q, k, v [B, H, T, D] from x [B, T, C], rope applied at the given position (per row: an array, or an i32 [B] device tensor). */
+  private project(x: Tensor, ctx: ForwardContext, position: number | readonly number[] | Tensor): { q: Tensor; k: Tensor; v: Tensor; heads: Tensor } {
     const [B, T] = x.shape;
     const H = this.nHead, D = this.headDim;
     const qkv = this.c_attn.forward(x, ctx);                      // (B, T, 3C)
@@ -125,22 +124,14 @@ export class SelfAttention extends Module {
   }
 
   /** rope of x [B, H, T, D] with row t of batch item b at position(b) + t. */
-  private rotate(x: Tensor, position: number | readonly number[]): Tensor {
-    const rope = ropeOp();
+  private rotate(x: Tensor, position: number | readonly number[] | Tensor): Tensor {
     const base = this.ropeBase!;
-    if (typeof position === 'number') return rope(x, { base, positionOffset: position });
-    const [B, H, T, D] = x.shape;
-    const out = Tensor.empty(x.shape, { dtype: x.dtype, device: x.device });
-    const nat = native();
-    for (let b = 0; b < B; b++) {
-      const row = new Tensor(nat.view(x.handle, [1, H, T, D], b * H * T * D));
-      const rotated = rope(row, { base, positionOffset: position[b] });
-      const slot = nat.view(out.handle, [1, H, T, D], b * H * T * D);
-      nat.copy(slot, rotated.handle);
-      slot.dispose();
-      rotated.dispose();
-      row.dispose();
-    }
+    if (typeof position === 'number') return ropeOp()(x, { base, positionOffset: position });
+    if (position instanceof Tensor) return ropeAt(x, position, { base });
+    // Per-row host positions (decoding rows of different lengths, without gradients): one op.
+    const positions = Tensor.from(Int32Array.from(position), [position.length], { dtype: 'i32', device: x.device });
+    const out = ropeAt(x, positions, { base });
+    positions.dispose();
     return out;
   }
 

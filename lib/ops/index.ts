@@ -11,7 +11,7 @@ export type { MatmulOptions } from './matmul';
 export { gelu } from './activation';
 export { dropout } from './dropout';
 export type { DropoutOptions } from './dropout';
-export { rope } from './rope';
+export { rope, ropeAt } from './rope';
 export type { RopeOptions } from './rope';
 export { sampleTokens, sampleLogits } from './sample';
 export type { SampleOptions } from './sample';

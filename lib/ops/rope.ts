@@ -4,7 +4,7 @@
  * theta_i = base^(−2i/D). The angles and their cos/sin are computed in double precision by the
  * kernels (see native/cpu/rope.h), so large positions keep their accuracy; the rotation is in f32.
  */
-import { record } from '../autograd';
+import { isGradEnabled, record } from '../autograd';
 import { argError, describe } from '../errors';
 import { native, NativeTensor } from '../native';
 import { Tensor } from '../tensor';
@@ -13,6 +13,7 @@ import { dtypeArg, intArg, rankArg, tensorArg } from './check';
 interface RopeNative {
   rope(out: NativeTensor, x: NativeTensor, base: number, positionOffset: number): void;
   ropeBackward(dx: NativeTensor, dout: NativeTensor, base: number, positionOffset: number): void;
+  ropeAt(out: NativeTensor, x: NativeTensor, base: number, positions: NativeTensor): void;
 }
 const nat = () => native<RopeNative>();
 
@@ -30,6 +31,32 @@ export interface RopeOptions {
    * cache, the new token of a sequence holding N cached tokens is at positionOffset N.
    */
   positionOffset?: number;
+}
+
+/**
+ * rope of x [B, H, T, D] with row t of batch item b at positions[b] + t: positions is an i32 [B]
+ * tensor on x's device, read when the op runs (decoding: each row's cache length, which a replayed
+ * step graph uploads; an out-of-range position is a deferred error of the op). No gradient.
+ */
+export function ropeAt(x: Tensor, positions: Tensor, opts: { base?: number } = {}): Tensor {
+  const op = 'ropeAt';
+  const tx = tensorArg(op, 'x', x);
+  dtypeArg(op, 'x', tx, ['f32', 'bf16']);
+  rankArg(op, 'x', tx, [4]);
+  const [B, , , D] = tx.shape;
+  if (D < 2 || D > ROPE_MAX_HEAD_DIM || D % 2 !== 0)
+    throw argError(op, 'x', `a last dimension D that is even and in [2, ${ROPE_MAX_HEAD_DIM}]`, `shape [${tx.shape.join(', ')}]`);
+  if (isGradEnabled() && tx.requiresGrad) throw argError(op, 'x', 'a tensor without gradient (ropeAt has no backward; use rope)', 'one that requires grad');
+  const tp = tensorArg(op, 'positions', positions);
+  dtypeArg(op, 'positions', tp, ['i32']);
+  if (tp.rank !== 1 || tp.shape[0] !== B) throw argError(op, 'positions', `an i32 tensor [${B}] (x's batch)`, tp.describe());
+  if (tp.device !== tx.device) throw argError(op, 'positions', `a tensor on ${tx.device} (x's device)`, `one on ${tp.device}`);
+  const base = opts.base ?? 10000;
+  if (typeof base !== 'number' || !Number.isFinite(base) || !(base > 0))
+    throw argError(op, 'base', 'a finite number > 0', describe(base));
+  const out = Tensor.empty(tx.shape, { dtype: tx.dtype, device: tx.device });
+  nat().ropeAt(out.handle, tx.handle, base, tp.handle);
+  return out;
 }
 
 /**

@@ -22,7 +22,15 @@ Napi::Value RopeBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ropeAt(out, x, base, positions)
+Napi::Value RopeAt(const Napi::CallbackInfo& info) {
+  Args g(info, "rope");
+  ropeAtOp(g.tensor(0, "out"), g.tensor(1, "x"), g.number(2, "base"), g.tensor(3, "positions"));
+  return info.Env().Undefined();
+}
+
 GLM_BINDING("rope", Rope);
+GLM_BINDING("ropeAt", RopeAt);
 GLM_BINDING("ropeBackward", RopeBackward);
 
 }  // namespace

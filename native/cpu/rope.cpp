@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "../core/cpu_features.h"
+#include "../core/error.h"
 #include "../core/threadpool.h"
 #include "simd_f32.h"
 
@@ -81,7 +82,22 @@ void ropeForward(T* out, const T* inp, int64_t BH, int64_t seqLen, int64_t D, co
   });
 }
 
+template <typename T>
+void ropeForwardAt(T* out, const T* inp, int64_t B, int64_t H, int64_t seqLen, int64_t D, const RopeFrequencies& freqs,
+                   const int32_t* positions) {
+  for (int64_t b = 0; b < B; b++)
+    GLM_REQUIRE(positions[b] >= 0 && int64_t(positions[b]) + seqLen - 1 <= kRopeMaxPosition, "rope",
+                "positions[" << b << "] = " << positions[b] << ": expected >= 0 with position + T - 1 < 2^31 (T " << seqLen << ")");
+  // Each batch item is a rope of its own H rows at its own offset.
+  const int64_t rows = H * seqLen * D;
+  for (int64_t b = 0; b < B; b++) ropeForward(out + b * rows, inp + b * rows, H, seqLen, D, freqs, positions[b], false);
+}
+
 template void ropeForward<float>(float*, const float*, int64_t, int64_t, int64_t, const RopeFrequencies&, int64_t, bool);
 template void ropeForward<bf16>(bf16*, const bf16*, int64_t, int64_t, int64_t, const RopeFrequencies&, int64_t, bool);
+template void ropeForwardAt<float>(float*, const float*, int64_t, int64_t, int64_t, int64_t, const RopeFrequencies&,
+                                   const int32_t*);
+template void ropeForwardAt<bf16>(bf16*, const bf16*, int64_t, int64_t, int64_t, int64_t, const RopeFrequencies&,
+                                  const int32_t*);
 
 }  // namespace glm::cpu

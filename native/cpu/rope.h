@@ -42,5 +42,11 @@ namespace glm::cpu {
 template <typename T>
 void ropeForward(T* out, const T* inp, int64_t BH, int64_t seqLen, int64_t D, const RopeFrequencies& freqs,
                  int64_t positionOffset, bool inverse);
+// The same for x [B, H, T, D] (B·H = BH) with row t of batch item b at positions[b] + t, positions an
+// i32 array of B values read here (a decode step's cache lengths on the device). Throws, before
+// writing anything, unless every positions[b] >= 0 with positions[b] + T - 1 < 2^31.
+template <typename T>
+void ropeForwardAt(T* out, const T* inp, int64_t B, int64_t H, int64_t seqLen, int64_t D, const RopeFrequencies& freqs,
+                   const int32_t* positions);
 
 }  // namespace glm::cpu

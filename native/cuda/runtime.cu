@@ -147,8 +147,8 @@ std::string formatDeviceError(const cuda::DeviceError& e) {
          << ") and is not the ignore index";
       break;
     case cuda::kErrPositionOutOfRange:
-      ss << "row " << index << " starts writing at position " << value << ", outside [0, " << e.limit
-         << ") (its new tokens would not fit in the cache)";
+      ss << "row " << index << " starts at position " << value << ", outside [0, " << e.limit
+         << ") (the positions of its new tokens would not fit)";
       break;
     default:
       ss << "device-side error " << e.code << " at index " << index << " (value " << value << ")";

@@ -12,4 +12,9 @@ namespace glm {
 void ropeOp(const char* op, const TensorRef& out, const TensorRef& inp, double base, int64_t positionOffset,
             bool inverse);
 
+// out = rope(inp) with row t of batch item b at positions[b] + t, positions i32 [B] on inp's device,
+// read when the op runs (a replayed decode step's cache lengths; an out-of-range position is a
+// deferred error of the op). No backward: for decoding.
+void ropeAtOp(const TensorRef& out, const TensorRef& inp, double base, const TensorRef& positions);
+
 }  // namespace glm
