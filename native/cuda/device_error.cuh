@@ -16,7 +16,7 @@ namespace glm::cuda {
 enum DeviceErrorCode : int {
   kErrIdOutOfRange = 1,      // an embedding id outside [0, limit)
   kErrTargetOutOfRange = 2,  // a cross-entropy target outside [0, limit) that is not the ignore index
-  kErrPositionOutOfRange = 3,  // a cache write starting at a position outside [0, limit)
+  kErrPositionOutOfRange = 3,  // a row's start position outside [0, limit) (cacheWriteAt, ropeAt)
 };
 
 // Zero bytes = no error, so the record is cleared with a memset.
