@@ -20,6 +20,7 @@ import { sampleLogits } from '../lib/ops/sample';
 import { assertThrows } from './helpers/assert';
 import { settledAllocated } from './helpers/memory';
 import { rng } from './helpers/random';
+import { processLogitsRef } from './reference/sample';
 
 const CORPUS = 'the quick brown fox jumps over the lazy dog. THE END! 0123456789 ,;:?\n';
 const tok = CharTokenizer.fromCorpus(CORPUS);
@@ -92,10 +93,21 @@ text('pickTokens uses the native op; the TypeScript stand-in agrees with it wher
   if (!sample) console.log('  [pickTokens] the loaded addon has no sampleTokens kernel: the stand-in is in use');
   const r = rng();
   const V = 50, B = 4;
+  const base = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1.3, frequencyPenalty: 0.2, presencePenalty: 0.4 };
   const logits = r.normals(B * V);
   const histories = Array.from({ length: B }, () => Array.from(r.ints(6, 0, V)));
+  // "Where the draw does not matter": each row's best penalized logit leads the next by >= 0.01, so
+  // the greedy picks and min-p 0.999 (a second candidate needs a gap below 0.0007 at temperature 0.7)
+  // have one answer. A closer pair (about one run in 150) is redrawn rather than left to the draw.
+  for (let b = 0; b < B; b++) {
+    for (;;) {
+      const row = logits.subarray(b * V, (b + 1) * V);
+      const z = Array.from(processLogitsRef(row, 1, V, base, { ids: histories[b], L: histories[b].length })).sort((x, y) => y - x);
+      if (z[0] - z[1] >= 0.01) break;
+      row.set(r.normals(V));
+    }
+  }
   const t = Tensor.from(logits, [B, V]);
-  const base = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1.3, frequencyPenalty: 0.2, presencePenalty: 0.4 };
   for (const p of [base, { ...base, temperature: 1, topK: 1 }, { ...base, temperature: 0.7, minP: 0.999 }]) {
     const got = await pickTokens(t, p, histories, [1, 2, 3, 4], [0, 0, 0, 0]);
     for (let b = 0; b < B; b++)
