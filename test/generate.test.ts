@@ -227,6 +227,23 @@ gen('a prompt longer than the context keeps its last blockSize - 1 tokens, with 
   m.dispose();
 });
 
+gen('a short request allocates a cache for its prompt and maxTokens, not for the whole context', async () => {
+  const m = model({ blockSize: 256 });  // a full cache: 2 layers x k, v x 2 heads x 256 x 16 floats = 64 KiB
+  await generateText(m, tok, 'the', { maxTokens: 3 });  // the model's own lazily made buffers, first
+  const grown = async (maxTokens: number) => {
+    const before = await settledAllocated('cpu');
+    for await (const piece of generate(m, tok, 'the', { maxTokens, stopOnEos: false, temperature: 0 })) {
+      assert.ok(piece.length > 0);
+      return (await settledAllocated('cpu')) - before;  // mid-generation: the cache is live
+    }
+    throw new Error('no piece');
+  };
+  const short = await grown(5), long = await grown(400);
+  // 3 + 5 - 1 = 7 positions (1.8 KB) against 256 (64 KiB).
+  assert.ok(long - short >= 60000, `the short request holds ${short} bytes, the long one ${long}`);
+  m.dispose();
+});
+
 gen('abort ends the iteration with an AbortError and frees the cache', async () => {
   const m = model();
   synchronize('cpu');

@@ -9,7 +9,8 @@
  * pad token with its cache emptied, so it costs a little compute and never changes the others.
  * Draws are per row (its seed, its token index), so a row's text does not depend on its batch.
  *
- * A full context (blockSize tokens cached) is slid: the row's cache is restarted with its last
+ * The cache is allocated for the longest prompt plus maxTokens, at most blockSize. A full context
+ * (blockSize tokens cached) is slid: the row's cache is restarted with its last
  * ⌊blockSize/2⌋ tokens (one prefill), so long outputs cost one recompute every blockSize/2 tokens.
  *
  * A logit bias is one f32 [V] tensor on the model's device, made once per call and shared by every
@@ -62,7 +63,11 @@ export async function* decodeRows(model: GPT, tokenizer: Tokenizer, prompts: rea
   const seeds = prompts.map(() => o.seed);
   const autocast = o.autocast;
   throwIfAborted(o.signal);
-  const cache = model.createCache(B, block, { autocast });
+  // A row caches at most its prompt and maxTokens - 1 generated tokens (the last one is never fed),
+  // so a short request allocates that much instead of a whole context; a longer one gets blockSize
+  // and slides when full.
+  const cacheLength = Math.min(block, Math.max(...prompts.map((p) => p.length)) + o.maxTokens - 1);
+  const cache = model.createCache(B, cacheLength, { autocast });
   let logits: Tensor | null = null;
   let bias: Tensor | null = null;
   // One-token steps replay a captured graph (stepGraph.ts), whose logits are its own: only the
@@ -114,7 +119,7 @@ export async function* decodeRows(model: GPT, tokenizer: Tokenizer, prompts: rea
           continue;
         }
         feed[b] = gen[b][gen[b].length - 1];
-        if (cache.lengths[b] === block) restartRow(model, cache, b, prompts[b].concat(gen[b]), autocast, casts);
+        if (cache.lengths[b] === cache.maxLength) restartRow(model, cache, b, prompts[b].concat(gen[b]), autocast, casts);
       }
       ownLogits = !graph;
       logits = graph ? graph.step(feed)
