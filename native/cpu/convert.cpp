@@ -16,7 +16,7 @@ namespace {
 // f32 <-> bf16 over [b, e) with the vector loads and stores the kernels use (the same rounding as
 // f32ToBf16: nearest-even, NaN kept quiet), scalar tails. These run every autocast pass (each f32
 // master weight cast to bf16): the generic element loop below, one switch per element, converted
-// ~1.2 G elements/s, a third of a bf16 decode step.
+// ~1.2 G elements/s: 80% of a bf16 decode step of the small preset.
 template <typename Out, typename In>
 GLM_TARGET_AVX512 void convertRange512(Out* out, const In* inp, int64_t b, int64_t e) {
   int64_t i = b;
