@@ -12,7 +12,7 @@ import * as path from 'path';
 import { noGrad } from '../lib/autograd';
 import type { SamplingParams } from '../lib/generate/options';
 import { pickTokens } from '../lib/generate/pickTokens';
-import { DecodeStepGraph, stepGraphSupported } from '../lib/generate/stepGraph';
+import { DecodeStepGraph, stepGraphEnabled } from '../lib/generate/stepGraph';
 import { saveTensorsSync } from '../lib/io/tensors';
 import type { GPT } from '../lib/models/gpt';
 import { CastCache } from '../lib/nn/context';
@@ -59,10 +59,9 @@ export async function decodeOurs(model: GPT, prompts: Int32Array, promptLength: 
   const cache = c.cache ? model.createCache(B, P + c.newTokens, autocast ? { autocast } : {}) : null;
   // As lib/generate: under autocast the cached passes read bf16 copies of the weights made once; cached
   // one-token steps replay a captured graph (GLM_DECODE_GRAPH=0: eager).
-  const casts = cache && autocast ? new CastCache(model.parameters(), autocast) : null;
+  const casts = cache && autocast ? new CastCache(model.parameters(), autocast) : undefined;
   const opts = autocast ? { autocast } : {};
-  const cachedOpts = casts ? { ...opts, casts } : opts;
-  const graph = cache && stepGraphSupported(model) ? new DecodeStepGraph(model, cache, autocast, casts ?? undefined) : null;
+  const graph = cache && stepGraphEnabled() ? new DecodeStepGraph(model, cache, autocast, casts) : null;
   let prefillMs = 0;
   const steps: number[] = [];
   try {
@@ -73,7 +72,7 @@ export async function decodeOurs(model: GPT, prompts: Int32Array, promptLength: 
       const t = i === 0 ? P : 1;
       const fromGraph = graph !== null && i > 0;
       const logits = fromGraph ? graph.step(last) : scope(() => noGrad(() => {
-        if (cache) return model.forwardCached(Tensor.from(i === 0 ? window : last, [B, t], { dtype: 'i32', device }), cache, { last: true, ...cachedOpts });
+        if (cache) return model.forwardCached(Tensor.from(i === 0 ? window : last, [B, t], { dtype: 'i32', device }), cache, { last: true, ...opts, casts });
         return model.logitsLast(Tensor.from(seq, [B, seq.length / B], { dtype: 'i32', device }), opts);
       }));
       const next = await pickTokens(logits, GREEDY, null, seeds, rows.map((r) => r.length));

@@ -11,7 +11,7 @@
 import * as assert from 'uvu/assert';
 
 import { generateBatch } from '../lib/generate';
-import { DecodeStepGraph, stepGraphSupported } from '../lib/generate/stepGraph';
+import { DecodeStepGraph, stepGraphEnabled } from '../lib/generate/stepGraph';
 import { OpGraph, upload } from '../lib/graph';
 import { noGrad, scope, Tensor } from '../lib/index';
 import { GPT, GPTConfig } from '../lib/models/gpt';
@@ -221,7 +221,7 @@ deviceSuites('decode step graph', (test, device) => {
       const saved = process.env.GLM_DECODE_GRAPH;
       process.env.GLM_DECODE_GRAPH = graphOn ? '1' : '0';
       try {
-        assert.is(stepGraphSupported(model), graphOn);
+        assert.is(stepGraphEnabled(), graphOn);
         return await generateBatch(model, tok, prompts, { maxTokens: 40, ...opts });
       } finally {
         if (saved === undefined) delete process.env.GLM_DECODE_GRAPH;
@@ -268,6 +268,9 @@ deviceSuites('decode step graph', (test, device) => {
     for (const x of [perStep, withCopies, ...caches]) x.dispose();
     casts.dispose();
     assert.ok(casts.get(model.h[0].attn.c_attn.weight) === undefined);
+    await assertThrows(() => new CastCache(5 as never), 'CastCache', "'params'", 'iterable');
+    await assertThrows(() => new CastCache([model.wte.weight, {} as never]), 'CastCache', "'params[1]'", 'live Tensor');
+    await assertThrows(() => new CastCache([], 'f16' as never), 'CastCache', "'dtype'", 'bf16');
     model.dispose();
   });
 

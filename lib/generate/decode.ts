@@ -24,7 +24,7 @@ import type { Tokenizer } from '../tokenizer';
 import type { ResolvedOptions } from './options';
 import { usesHistory } from './options';
 import { pickTokens } from './pickTokens';
-import { DecodeStepGraph, stepGraphSupported } from './stepGraph';
+import { DecodeStepGraph, stepGraphEnabled } from './stepGraph';
 import { IncrementalDecoder, StopMatcher } from './textStream';
 
 /** Why a row ended: a stop string, the end-of-text token, or maxTokens. */
@@ -75,17 +75,16 @@ export async function* decodeRows(model: GPT, tokenizer: Tokenizer, prompts: rea
   let graph: DecodeStepGraph | null = null;
   let ownLogits = true;
   // Under autocast the weights are cast to bf16 once for the whole call, not in every step.
-  let casts: CastCache | null = null;
+  let casts: CastCache | undefined;
   try {
     if (autocast) casts = new CastCache(model.parameters(), autocast);
-    const c = casts ? { casts } : {};
-    if (stepGraphSupported(model)) graph = new DecodeStepGraph(model, cache, autocast, casts ?? undefined);
+    if (stepGraphEnabled()) graph = new DecodeStepGraph(model, cache, autocast, casts);
     if (o.logitBias) bias = logitBiasTensor(o.logitBias, model.config.vocabSize, device);
     const T = Math.max(...prompts.map((p) => p.length));
     const padded = new Int32Array(B * T);
     prompts.forEach((p, b) => padded.set(p, b * T));
     logits = scope(() => model.forwardCached(Tensor.from(padded, [B, T], { dtype: 'i32', device }), cache,
-      { counts: prompts.map((p) => p.length), last: true, autocast, ...c }));
+      { counts: prompts.map((p) => p.length), last: true, autocast, casts }));
     for (;;) {
       const histories = usesHistory(o) ? prompts.map((p, b) => p.concat(gen[b])) : null;
       const next = await pickTokens(logits, o, histories, seeds, gen.map((g) => g.length), bias);
@@ -123,7 +122,7 @@ export async function* decodeRows(model: GPT, tokenizer: Tokenizer, prompts: rea
       }
       ownLogits = !graph;
       logits = graph ? graph.step(feed)
-        : scope(() => model.forwardCached(Tensor.from(feed, [B, 1], { dtype: 'i32', device }), cache, { last: true, autocast, ...c }));
+        : scope(() => model.forwardCached(Tensor.from(feed, [B, 1], { dtype: 'i32', device }), cache, { last: true, autocast, casts }));
     }
     return gen.map((tokens, b) => ({ tokens, finishReason: finish[b]! }));
   } finally {
@@ -144,13 +143,13 @@ export function logitBiasTensor(entries: ReadonlyMap<number, number>, V: number,
 
 /** Slides a full row: its cache restarts with the ⌊blockSize/2⌋ - 1 tokens before the newest (fed next). */
 function restartRow(model: GPT, cache: ReturnType<GPT['createCache']>, row: number, seq: readonly number[], autocast: 'bf16' | undefined,
-  casts: CastCache | null): void {
+  casts: CastCache | undefined): void {
   const keep = Math.max(1, Math.floor(model.config.blockSize / 2));
   cache.truncate(0, row);
   const context = seq.slice(seq.length - keep, seq.length - 1);
   if (context.length === 0) return;
   const sub = cache.rows(row, 1);
   scope(() => model.forwardCached(Tensor.from(Int32Array.from(context), [1, context.length], { dtype: 'i32', device: model.device }), sub,
-    { last: true, autocast, ...(casts ? { casts } : {}) })).dispose();
+    { last: true, autocast, casts })).dispose();
   sub.dispose();
 }

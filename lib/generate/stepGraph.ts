@@ -18,8 +18,8 @@ import type { CastCache } from '../nn/context';
 import { keep, scope } from '../scope';
 import { Tensor } from '../tensor';
 
-/** Whether decoding `model` goes through a step graph (else forwardCached one step at a time): unless GLM_DECODE_GRAPH=0. */
-export function stepGraphSupported(_model: GPT): boolean {
+/** Whether decoding goes through a step graph (else forwardCached one step at a time): unless GLM_DECODE_GRAPH=0. */
+export function stepGraphEnabled(): boolean {
   return process.env.GLM_DECODE_GRAPH !== '0';
 }
 

@@ -90,7 +90,7 @@ export interface ForwardCachedOptions {
   /** Return only the logits of each row's last real token, [B, V] (default false: [B, T, V]). */
   last?: boolean;
   /**
-   * With autocast: bf16 copies of this model's parameters made once (new CastCache(model.parameters())),
+   * With autocast: bf16 copies of this model's parameters made once (new nn.CastCache(model.parameters())),
    * used instead of casting every weight in every call. Valid while the weights do not change.
    */
   casts?: CastCache;
@@ -341,7 +341,7 @@ export class GPT extends Module {
       const n = counts[b];
       const row = new Tensor(nat.view(idx.handle, [1, n], b * T));
       const sub = cache.rows(b, 1);
-      const logits = this.forwardCached(row, sub, { autocast, last, ...(casts ? { casts } : {}) });
+      const logits = this.forwardCached(row, sub, { autocast, last, casts });
       sub.dispose();
       row.dispose();
       out ??= Tensor.empty(last ? [B, V] : [B, T, V], { dtype: logits.dtype, device: this.device });

@@ -5,6 +5,7 @@
  * intermediates may be freed as soon as they are consumed (only when nothing records a tape).
  */
 import { isGradEnabled, noGrad } from '../autograd';
+import { argError, describe } from '../errors';
 import { keep } from '../scope';
 import { fmix32 } from '../random';
 import type { AttentionMask } from '../ops/attention';
@@ -47,9 +48,17 @@ export class CastCache {
 
   /** Casts every f32 tensor of `params` to `dtype` now. */
   constructor(params: Iterable<Tensor>, dtype: 'bf16' = 'bf16') {
+    const op = 'CastCache';
+    if (dtype !== 'bf16') throw argError(op, 'dtype', "'bf16'", describe(dtype));
+    if (params === null || typeof (params as Iterable<Tensor>)?.[Symbol.iterator] !== 'function')
+      throw argError(op, 'params', 'an iterable of Tensors (e.g. model.parameters())', describe(params));
+    const list = [...params];
+    list.forEach((p, i) => {
+      if (!(p instanceof Tensor) || p.disposed) throw argError(op, `params[${i}]`, 'a live Tensor', describe(p));
+    });
     this.dtype = dtype;
     noGrad(() => {
-      for (const p of params) {
+      for (const p of list) {
         if (p.dtype !== 'f32' || this.copies.has(p)) continue;
         const copy = keep(p.cast(dtype));
         this.copies.set(p, copy);

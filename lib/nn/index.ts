@@ -1,6 +1,6 @@
 /** Modules with parameters (Linear, Embedding, LayerNorm, attention, MLP, Block) and parameter specs, as `glm.nn`. */
 export { Module, checkParameter } from './module';
-export { ForwardContext, dropoutSiteSeed } from './context';
+export { CastCache, ForwardContext, dropoutSiteSeed } from './context';
 export type { ComputeDType, ForwardContextOptions } from './context';
 export { Linear } from './linear';
 export { Embedding } from './embedding';

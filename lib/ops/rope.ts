@@ -33,6 +33,21 @@ export interface RopeOptions {
   positionOffset?: number;
 }
 
+/** x as rope takes it ([B, H, T, D], f32 or bf16, D even in 2..256) and opts.base (default 10000). */
+function checkRope(op: string, x: unknown, opts: { base?: number }): { tx: Tensor; base: number } {
+  const tx = tensorArg(op, 'x', x);
+  dtypeArg(op, 'x', tx, ['f32', 'bf16']);
+  rankArg(op, 'x', tx, [4]);
+  const D = tx.shape[3];
+  if (D < 2 || D > ROPE_MAX_HEAD_DIM || D % 2 !== 0)
+    throw argError(op, 'x', `a last dimension D that is even and in [2, ${ROPE_MAX_HEAD_DIM}]`, `shape [${tx.shape.join(', ')}]`);
+  if (opts === null || typeof opts !== 'object') throw argError(op, 'opts', 'an options object', describe(opts));
+  const base = opts.base ?? 10000;
+  if (typeof base !== 'number' || !Number.isFinite(base) || !(base > 0))
+    throw argError(op, 'base', 'a finite number > 0', describe(base));
+  return { tx, base };
+}
+
 /**
  * rope of x [B, H, T, D] with row t of batch item b at positions[b] + t: positions is an i32 [B]
  * tensor on x's device, read when the op runs (decoding: each row's cache length, which a replayed
@@ -40,20 +55,13 @@ export interface RopeOptions {
  */
 export function ropeAt(x: Tensor, positions: Tensor, opts: { base?: number } = {}): Tensor {
   const op = 'ropeAt';
-  const tx = tensorArg(op, 'x', x);
-  dtypeArg(op, 'x', tx, ['f32', 'bf16']);
-  rankArg(op, 'x', tx, [4]);
-  const [B, , , D] = tx.shape;
-  if (D < 2 || D > ROPE_MAX_HEAD_DIM || D % 2 !== 0)
-    throw argError(op, 'x', `a last dimension D that is even and in [2, ${ROPE_MAX_HEAD_DIM}]`, `shape [${tx.shape.join(', ')}]`);
+  const { tx, base } = checkRope(op, x, opts);
   if (isGradEnabled() && tx.requiresGrad) throw argError(op, 'x', 'a tensor without gradient (ropeAt has no backward; use rope)', 'one that requires grad');
+  const B = tx.shape[0];
   const tp = tensorArg(op, 'positions', positions);
   dtypeArg(op, 'positions', tp, ['i32']);
   if (tp.rank !== 1 || tp.shape[0] !== B) throw argError(op, 'positions', `an i32 tensor [${B}] (x's batch)`, tp.describe());
   if (tp.device !== tx.device) throw argError(op, 'positions', `a tensor on ${tx.device} (x's device)`, `one on ${tp.device}`);
-  const base = opts.base ?? 10000;
-  if (typeof base !== 'number' || !Number.isFinite(base) || !(base > 0))
-    throw argError(op, 'base', 'a finite number > 0', describe(base));
   const out = Tensor.empty(tx.shape, { dtype: tx.dtype, device: tx.device });
   nat().ropeAt(out.handle, tx.handle, base, tp.handle);
   return out;
@@ -67,16 +75,8 @@ export function ropeAt(x: Tensor, positions: Tensor, opts: { base?: number } = {
  */
 export function rope(x: Tensor, opts: RopeOptions = {}): Tensor {
   const op = 'rope';
-  const tx = tensorArg(op, 'x', x);
-  dtypeArg(op, 'x', tx, ['f32', 'bf16']);
-  rankArg(op, 'x', tx, [4]);
-  const [, , T, D] = tx.shape;
-  if (D < 2 || D > ROPE_MAX_HEAD_DIM || D % 2 !== 0)
-    throw argError(op, 'x', `a last dimension D that is even and in [2, ${ROPE_MAX_HEAD_DIM}]`, `shape [${tx.shape.join(', ')}]`);
-  if (opts === null || typeof opts !== 'object') throw argError(op, 'opts', 'an options object', describe(opts));
-  const base = opts.base ?? 10000;
-  if (typeof base !== 'number' || !Number.isFinite(base) || !(base > 0))
-    throw argError(op, 'base', 'a finite number > 0', describe(base));
+  const { tx, base } = checkRope(op, x, opts);
+  const T = tx.shape[2];
   const positionOffset = intArg(op, 'positionOffset', opts.positionOffset ?? 0, 0, MAX_POSITION);
   if (T > 0 && positionOffset + T - 1 > MAX_POSITION)
     throw argError(op, 'positionOffset', `an offset with positionOffset + T - 1 < 2^31 (T ${T})`, describe(positionOffset));
